@@ -1,0 +1,110 @@
+public import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A swift-log handler writing one line per record to stderr.
+///
+/// When stderr is the journal (`JOURNAL_STREAM` names stderr's device and
+/// inode), each line starts with the syslog priority prefix (`<3>` error …
+/// `<7>` debug) so journald records the right priority, and no timestamp is
+/// written (the journal adds one). Otherwise lines carry an ISO-8601
+/// timestamp and the level name.
+public struct ConsoleLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private let journal: Bool
+
+    /// Creates a handler; `journal` nil means detect from `JOURNAL_STREAM`.
+    public init(label: String, level: Logger.Level, journal: Bool? = nil) {
+        self.label = label
+        self.logLevel = level
+        self.journal = journal ?? ConsoleLogHandler.stderrIsJournal()
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = ""
+        if journal {
+            line += "<\(Self.syslogPriority(event.level))>"
+        } else {
+            line += Self.timestamp() + " " + event.level.rawValue.uppercased() + " "
+        }
+        line += label + ": " + event.message.description
+        var all = metadata
+        if let extra = event.metadata { all.merge(extra) { _, new in new } }
+        for (k, v) in all.sorted(by: { $0.key < $1.key }) {
+            line += " \(k)=\(v)"
+        }
+        line += "\n"
+        var bytes = Array(line.utf8)
+        stderrLock.withLock { _ in
+            bytes.withUnsafeMutableBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                    if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+                    offset += n
+                }
+            }
+        }
+    }
+
+    /// syslog priority for a swift-log level.
+    public static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .critical: 2
+        case .error: 3
+        case .warning: 4
+        case .notice: 5
+        case .info: 6
+        case .debug, .trace: 7
+        }
+    }
+
+    /// True when `JOURNAL_STREAM=dev:ino` matches stderr.
+    public static func stderrIsJournal() -> Bool {
+        guard let value = getenvString("JOURNAL_STREAM") else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]) else { return false }
+        var st = stat()
+        guard fstat(2, &st) == 0 else { return false }
+        return UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino
+    }
+
+    private static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        let ms = ts.tv_nsec / 1_000_000
+        func pad(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(tmv.tm_year + 1900)-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T"
+            + "\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2)).\(pad(Int32(ms), 3))Z"
+    }
+}
+
+private let stderrLock = Mutex(())
+
+/// Process-wide logging bootstrap.
+public enum LogSetup {
+    /// Parses a level name (`trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`).
+    public static func parseLevel(_ text: String) -> Logger.Level? {
+        Logger.Level(rawValue: text.lowercased())
+    }
+
+    /// Installs ``ConsoleLogHandler`` for every logger; call once at start.
+    public static func bootstrap(level: Logger.Level) {
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
+    }
+}

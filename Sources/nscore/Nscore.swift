@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Nscore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nscore",
+        abstract: "The core of a small-cluster application platform.",
+        discussion: """
+            One executable, one subcommand per service. Every listener binds
+            loopback unless told otherwise. Flags override environment variables.
+            """,
+        subcommands: [TCPProxyCommand.self]
+    )
+}

@@ -1,0 +1,72 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A plain loopback client that counts what it receives and notes when the
+/// peer closes; for tests that keep connections open across steps.
+public final class CollectingClient: Sendable {
+    public let channel: any Channel
+    private let collector: Collector
+
+    public static func connect(port: Int, group: any EventLoopGroup) async throws -> CollectingClient {
+        let collector = Collector()
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(CollectingHandler(collector: collector))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return CollectingClient(channel: channel, collector: collector)
+    }
+
+    private init(channel: any Channel, collector: Collector) {
+        self.channel = channel
+        self.collector = collector
+    }
+
+    /// Bytes received so far.
+    public var received: Int { collector.count.load(ordering: .relaxed) }
+    /// True once the connection is closed (by either side).
+    public var isClosed: Bool { !channel.isActive }
+
+    public func send(_ text: String) async throws {
+        try await channel.writeAndFlush(ByteBuffer(string: text))
+    }
+
+    /// Sends one byte and waits for the echo: true when the path relays.
+    public func ping(timeout: Duration = .seconds(5)) async throws -> Bool {
+        let before = received
+        try await send("x")
+        return await waitFor(timeout: timeout) { self.received > before }
+    }
+
+    public func close() async { try? await channel.close() }
+}
+
+final class Collector: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+final class CollectingHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let collector: Collector
+    init(collector: Collector) { self.collector = collector }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        collector.count.add(unwrapInboundIn(data).readableBytes, ordering: .relaxed)
+    }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+public func waitFor(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let clock = ContinuousClock()
+    let end = clock.now + timeout
+    while clock.now < end {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages nscore needs to build, run and test.
+# Idempotent: installs only what is missing; safe to run on every `make`.
+#   scripts/deps.sh          build + run + test packages
+#   scripts/deps.sh --bench  also the load-benchmark anchors (haproxy, nginx stream)
+set -euo pipefail
+
+packages=(
+  pkg-config libsystemd-dev libsodium-dev libldap2-dev   # C shims
+  redis-server redis-tools                               # configuration DB (tests start their own)
+  slapd ldap-utils                                       # demo LDAP provider
+  openssl                                                # test CAs and certificates
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(haproxy nginx libnginx-mod-stream)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# slapd asks debconf questions; run it unattended and keep the system slapd stopped:
+# tests and `make run` start private instances of their own.
+echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Package installs start system daemons on well-known ports; nscore never uses them.
+for svc in redis-server slapd haproxy nginx; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl stop "$svc" || true
+    $SUDO systemctl disable "$svc" >/dev/null 2>&1 || true
+  fi
+done
