@@ -81,9 +81,14 @@ let package = Package(
 
         // Tests. Integration suites start real servers on free loopback ports.
         .target(
+            name: "CTestSupport",
+            path: "Tests/CTestSupport",
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
+        .target(
             name: "NetTestSupport",
             dependencies: [
-                "Net",
+                "Net", "CTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,3 +1,4 @@
+import CTestSupport
 import NIOCore
 
 /// FNV-1a 64-bit running checksum of a byte stream.
@@ -12,12 +13,8 @@ public struct Checksum: Equatable, Sendable, CustomStringConvertible {
     }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        var h = value
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
-        }
-        value = h
+        guard let base = bytes.baseAddress else { return }
+        value = nscore_fnv1a(value, base.assumingMemoryBound(to: UInt8.self), bytes.count)
         count += bytes.count
     }
 
@@ -38,9 +35,7 @@ public struct Pattern: Sendable {
     public func chunk(_ range: Range<Int>, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: range.count)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: range.count) { ptr in
-            for (i, offset) in range.enumerated() {
-                ptr[i] = UInt8(truncatingIfNeeded: offset &* 31 &+ offset >> 8 &+ Int(seed))
-            }
+            nscore_pattern_fill(ptr.baseAddress!.assumingMemoryBound(to: UInt8.self), range.lowerBound, range.count, seed)
             return range.count
         }
         return buffer

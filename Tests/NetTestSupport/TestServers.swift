@@ -47,7 +47,10 @@ public final class EchoHandler: ChannelInboundHandler, Sendable {
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(.inputClosed) = event as? ChannelEvent {
-            context.close(mode: .output, promise: nil)
+            // NIO turns a half-close after end of input into a full close that
+            // drops queued writes: close once the echo has been written.
+            let empty = context.channel.allocator.buffer(capacity: 0)
+            context.writeAndFlush(NIOAny(empty)).whenComplete { [context] _ in context.close(promise: nil) }
         }
     }
 }

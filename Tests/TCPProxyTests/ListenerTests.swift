@@ -72,7 +72,11 @@ struct ListenerTests {
             let connection = try await TestClient.connect(port: port, group: group)
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Int.self) { tasks in
-                    tasks.addTask { try await TestClient.drain(inbound) == pattern.checksum ? 1 : 0 }
+                    tasks.addTask {
+                        let whole = try await TestClient.drain(inbound) == pattern.checksum
+                        outbound.finish()  // done: the client closes its side too
+                        return whole ? 1 : 0
+                    }
                     tasks.addTask {
                         try await Task.sleep(for: .milliseconds(200))
                         #expect(progress.bytesWritten < pattern.length, "transfer must still be in flight")
@@ -89,7 +93,6 @@ struct ListenerTests {
                     #expect(flags & 2 != 0, "the drain finished without closing anything")
                     #expect(flags & 4 != 0, "new connections are refused while draining")
                 }
-                outbound.finish()
             }
         }
     }

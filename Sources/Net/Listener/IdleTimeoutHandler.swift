@@ -8,7 +8,7 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     public typealias InboundIn = NIOAny
     public typealias OutboundIn = NIOAny
     private let timeout: TimeAmount
-    private var lastActivity = NIODeadline.now()
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var timer: Scheduled<Void>?
     private let onTimeout: (@Sendable (any Channel) -> Void)?
 
@@ -19,7 +19,7 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         arm(context: context, at: lastActivity + timeout)
     }
 
@@ -29,12 +29,12 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         context.fireChannelRead(data)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         context.write(data, promise: promise)
     }
 
@@ -55,7 +55,7 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     private func fire(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
         let due = lastActivity + timeout
-        if due > .now() {
+        if due > context.eventLoop.now {
             arm(context: context, at: due)
             return
         }

@@ -137,18 +137,25 @@ public final class Listener: Sendable {
         for ch in open {
             ch.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await self.registry.waitUntilEmpty(); return true }
-            group.addTask { try? await Task.sleep(for: deadline); return false }
-            let first = await group.next() ?? false
+        let registry = self.registry
+        let logger = self.logger
+        return await withTaskGroup(of: Int?.self) { group in
+            group.addTask { await registry.waitUntilEmpty(); return nil }
+            group.addTask {
+                do { try await Task.sleep(for: deadline) } catch { return nil }
+                let remaining = registry.channels
+                logger.warning("drain deadline reached, closing connections", metadata: ["count": "\(remaining.count)"])
+                for ch in remaining { ch.close(promise: nil) }
+                return remaining.count
+            }
+            // Either everything closed in time (the timer is cancelled) or the
+            // timer closed the rest, which lets the wait finish too.
+            var forced = 0
+            if let first = await group.next(), let count = first { forced = count }
             group.cancelAll()
-            return first
+            for await result in group { if let count = result { forced = count } }
+            return forced
         }
-        if finished { return 0 }
-        let remaining = registry.channels
-        logger.warning("drain deadline reached, closing connections", metadata: ["count": "\(remaining.count)"])
-        for ch in remaining { ch.close(promise: nil) }
-        return remaining.count
     }
 
     /// Stops accepting and closes every connection now.

@@ -1,0 +1,13 @@
+#ifndef NSCORE_CTESTSUPPORT_H
+#define NSCORE_CTESTSUPPORT_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* FNV-1a 64 over bytes, continuing from `hash`. Compiled optimised so
+   checksumming hundreds of MiB in debug test builds stays fast. */
+uint64_t nscore_fnv1a(uint64_t hash, const uint8_t *bytes, size_t count);
+
+/* Fills `out` with the test pattern bytes for offsets [start, start+count). */
+void nscore_pattern_fill(uint8_t *out, size_t start, size_t count, uint8_t seed);
+
+#endif

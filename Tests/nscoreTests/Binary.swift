@@ -1,0 +1,25 @@
+import Foundation
+
+/// Path of the built `nscore` executable (next to the test bundle).
+let nscoreBinary: String = {
+    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    for dir in [bundleDir, Bundle.main.bundleURL.path, Bundle.main.bundleURL.deletingLastPathComponent().path] {
+        let candidate = dir + "/nscore"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return bundleDir + "/nscore"
+}()
+
+/// Runs nscore to completion; returns exit status and combined output.
+func runNscore(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: nscoreBinary)
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}

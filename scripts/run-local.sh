@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Starts a local nscore stack for trying things by hand; Ctrl-C stops it all.
+# Everything binds 127.0.0.1 and lives under ./run (logs, data).
+#   scripts/run-local.sh PATH/TO/nscore
+set -euo pipefail
+NSCORE=${1:-.build/release/nscore}
+ROOT=$(pwd)/run
+REDIS_PORT=${REDIS_PORT:-16379}
+PROXY_PORT=${PROXY_PORT:-16380}
+METRICS_PORT=${METRICS_PORT:-19100}
+mkdir -p "$ROOT/redis"
+pids=()
+
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping…"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "stopped; logs are in $ROOT"
+}
+trap stop INT TERM EXIT
+
+port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+for p in "$REDIS_PORT" "$PROXY_PORT" "$METRICS_PORT"; do
+  if port_busy "$p"; then
+    echo "port $p on 127.0.0.1 is in use; set REDIS_PORT/PROXY_PORT/METRICS_PORT to free ones" >&2
+    exit 1
+  fi
+done
+
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$ROOT/redis" \
+  >"$ROOT/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "redis-server did not start, see $ROOT/redis.log" >&2; exit 1; }
+
+"$NSCORE" tcp-proxy --listen "127.0.0.1:$PROXY_PORT" --upstream "127.0.0.1:$REDIS_PORT" \
+  --metrics-address "127.0.0.1:$METRICS_PORT" 2> >(tee "$ROOT/tcp-proxy.log" >&2) &
+pids+=($!)
+for _ in $(seq 50); do redis-cli -p "$PROXY_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+cat <<MSG
+
+nscore local stack is up (Ctrl-C stops it):
+  redis-server         127.0.0.1:$REDIS_PORT   (log: run/redis.log)
+  nscore tcp-proxy     127.0.0.1:$PROXY_PORT -> 127.0.0.1:$REDIS_PORT
+  metrics              http://127.0.0.1:$METRICS_PORT/metrics
+
+Try:
+  redis-cli -p $PROXY_PORT set greeting hello
+  redis-cli -p $PROXY_PORT get greeting
+  curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep nscore_
+
+MSG
+wait -n "${pids[@]}"
+echo "a process of the stack exited; see the logs in $ROOT" >&2
