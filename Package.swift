@@ -17,6 +17,8 @@ let package = Package(
         .executable(name: "nscore", targets: ["nscore"]),
         .library(name: "Net", targets: ["Net"]),
         .library(name: "TCPProxy", targets: ["TCPProxy"]),
+        // Test helpers (servers, clients, checksums), also used by Benchmarks/.
+        .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -82,14 +84,14 @@ let package = Package(
         // Tests. Integration suites start real servers on free loopback ports.
         .target(
             name: "CTestSupport",
-            path: "Tests/CTestSupport",
-            cSettings: [.unsafeFlags(["-O2"])]
+            path: "Tests/CTestSupport"
         ),
         .target(
             name: "NetTestSupport",
             dependencies: [
                 "Net", "CTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],

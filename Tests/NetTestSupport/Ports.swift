@@ -1,10 +1,9 @@
 import Foundation
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close).
-public func freePort() -> Int {
+/// A TCP socket bound to 127.0.0.1 on a kernel-chosen port, and that port.
+func boundLoopbackSocket() -> (fd: Int32, address: sockaddr_in) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     precondition(fd >= 0, "socket() failed")
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -16,6 +15,13 @@ public func freePort() -> Int {
             precondition(getsockname(fd, sa, &len) == 0, "getsockname() failed")
         }
     }
+    return (fd, addr)
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close).
+public func freePort() -> Int {
+    let (fd, addr) = boundLoopbackSocket()
+    close(fd)
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
@@ -26,18 +32,7 @@ public final class BlackholeListener {
     private var fds: [Int32] = []
 
     public init() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                precondition(bind(fd, sa, len) == 0)
-                precondition(getsockname(fd, sa, &len) == 0)
-            }
-        }
+        var (fd, addr) = boundLoopbackSocket()
         precondition(listen(fd, 0) == 0)
         port = Int(UInt16(bigEndian: addr.sin_port))
         fds.append(fd)

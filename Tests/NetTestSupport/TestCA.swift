@@ -28,8 +28,8 @@ public func makeTempDirectory(prefix: String) throws -> String {
     return path
 }
 
-/// Runs a command to completion; throws with its output when it fails.
-public func run(_ path: String, _ arguments: [String]) throws {
+/// Runs a command to completion; returns its status and combined output.
+public func runCommand(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = arguments
@@ -39,9 +39,14 @@ public func run(_ path: String, _ arguments: [String]) throws {
     try p.run()
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw CommandFailed(command: ([path] + arguments).joined(separator: " "),
-                            status: p.terminationStatus, output: String(decoding: output, as: UTF8.self))
+    return (p.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+/// Runs a command to completion; throws with its output when it fails.
+public func run(_ path: String, _ arguments: [String]) throws {
+    let (status, output) = try runCommand(path, arguments)
+    guard status == 0 else {
+        throw CommandFailed(command: ([path] + arguments).joined(separator: " "), status: status, output: output)
     }
 }
 

@@ -1,4 +1,5 @@
 import Net
+import NetTestSupport
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -6,16 +7,7 @@ import Testing
 @Suite("relay handler on embedded channels")
 struct RelayHandlerTests {
     private func connectedPair() throws -> (EmbeddedEventLoop, EmbeddedChannel, EmbeddedChannel) {
-        let loop = EmbeddedEventLoop()
-        let client = EmbeddedChannel(loop: loop)
-        let upstream = EmbeddedChannel(loop: loop)
-        let pair = RelayHandler.matchedPair()
-        try client.pipeline.syncOperations.addHandler(pair.client)
-        try upstream.pipeline.syncOperations.addHandler(pair.upstream)
-        let address = try SocketAddress(ipAddress: "127.0.0.1", port: 1)
-        try client.connect(to: address).wait()
-        try upstream.connect(to: address).wait()
-        return (loop, client, upstream)
+        try makeEmbeddedRelay()
     }
 
     @Test("bytes read on one side are written to the other")

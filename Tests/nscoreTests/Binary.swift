@@ -1,4 +1,5 @@
 import Foundation
+import NetTestSupport
 
 /// Path of the built `nscore` executable (next to the test bundle).
 let nscoreBinary: String = {
@@ -12,14 +13,5 @@ let nscoreBinary: String = {
 
 /// Runs nscore to completion; returns exit status and combined output.
 func runNscore(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: nscoreBinary)
-    p.arguments = arguments
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runCommand(nscoreBinary, arguments)
 }

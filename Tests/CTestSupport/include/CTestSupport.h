@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* FNV-1a 64 over bytes, continuing from `hash`. Compiled optimised so
+/* FNV-1a 64 over bytes, continuing from `hash`. In C so that
    checksumming hundreds of MiB in debug test builds stays fast. */
 uint64_t nscore_fnv1a(uint64_t hash, const uint8_t *bytes, size_t count);
 

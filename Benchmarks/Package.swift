@@ -1,0 +1,30 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Micro-benchmarks (ordo-one/benchmark: time and allocations) for nscore's hot
+// paths. Its own package so `make test` never builds benchmark-only
+// dependencies. Run: cd Benchmarks && swift package benchmark
+// Load benchmarks against the anchors are the *.sh scripts beside this file.
+let package = Package(
+    name: "nscore-benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "RelayBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Net", package: "nscore"),
+                .product(name: "NetTestSupport", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RelayBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
