@@ -6,12 +6,17 @@
 #   Benchmarks/tcp-proxy.sh [PATH/TO/nscore]        (make bench builds it first)
 #   REPEAT=3 REQUESTS=200000 CLIENTS=50 Benchmarks/tcp-proxy.sh
 #
+# With 2+ cores, redis-server is pinned to CPU 0 and redis-benchmark to CPU 1
+# (taskset) so that the load generator and the server do not migrate between
+# runs; the proxies are not pinned (each uses its default threads: nscore one
+# event loop per core, haproxy nbthread = cores, nginx worker_processes auto).
+#
 # Prints ops/s (median of REPEAT runs; GET and SET separately) for each
 # target at -P 1 and -P 16, the ratios to direct and to haproxy, and the
 # proxy's RSS with 1,000 idle client connections.
 set -euo pipefail
 NSCORE=$(realpath "${1:-.build/release/nscore}")
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-5}
 REQUESTS=${REQUESTS:-200000}
 CLIENTS=${CLIENTS:-50}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-1000}
@@ -34,10 +39,13 @@ wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/n
 
 REDIS=$(free_port); NS=$(free_port); HA=$(free_port); NG=$(free_port)
 
-redis-server --bind 127.0.0.1 --port "$REDIS" --save '' --appendonly no --dir "$WORK" --maxclients 10000 >"$WORK/redis.log" 2>&1 &
+PIN_SERVER=(); PIN_LOAD=()
+if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then PIN_SERVER=(taskset -c 0); PIN_LOAD=(taskset -c 1); fi
+
+"${PIN_SERVER[@]}" redis-server --bind 127.0.0.1 --port "$REDIS" --save '' --appendonly no --dir "$WORK" --maxclients 10000 >"$WORK/redis.log" 2>&1 &
 pids+=($!); wait_port "$REDIS"
 
-"$NSCORE" tcp-proxy --listen "127.0.0.1:$NS" --upstream "127.0.0.1:$REDIS" --log-level warning 2>"$WORK/nscore.log" &
+"$NSCORE" tcp-proxy --listen "127.0.0.1:$NS" --upstream "127.0.0.1:$REDIS" --log-level warning ${NSCORE_ARGS:-} 2>"$WORK/nscore.log" &
 NSCORE_PID=$!; pids+=($NSCORE_PID); wait_port "$NS"
 
 cat >"$WORK/haproxy.cfg" <<CFG
@@ -76,14 +84,14 @@ NGINX_PID=$!; pids+=($NGINX_PID); wait_port "$NG"
 
 # One redis-benchmark run: prints "SET GET" ops/s.
 bench() {
-  redis-benchmark -h 127.0.0.1 -p "$1" -t set,get -n "$REQUESTS" -c "$CLIENTS" -P "$2" -q 2>/dev/null \
+  "${PIN_LOAD[@]}" redis-benchmark -h 127.0.0.1 -p "$1" -t set,get -n "$REQUESTS" -c "$CLIENTS" -P "$2" -q 2>/dev/null \
     | tr '\r' '\n' | awk '/^SET:/{s=$2} /^GET:/{g=$2} END{printf "%s %s\n", s, g}'
 }
 median() { sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A RESULT
 echo "nscore tcp-proxy benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, redis $(redis-server --version | awk '{print $3}' | cut -d= -f2), $(haproxy -v | head -1 | awk '{print $1" "$3}'), $(nginx -v 2>&1 | awk -F/ '{print "nginx "$2}')"
-echo "redis-benchmark -t set,get -n $REQUESTS -c $CLIENTS -P {1,16} -q, median of $REPEAT runs, targets interleaved"
+echo "redis-benchmark -t set,get -n $REQUESTS -c $CLIENTS -P {1,16} -q, median of $REPEAT runs, targets interleaved${PIN_LOAD:+, redis-server on CPU 0, redis-benchmark on CPU 1}"
 for P in 1 16; do
   for target in direct:$REDIS nscore:$NS haproxy:$HA nginx:$NG; do : > "$WORK/${target%%:*}-$P"; done
   for _ in $(seq "$REPEAT"); do

@@ -10,6 +10,7 @@ packages=(
   redis-server redis-tools                               # configuration DB (tests start their own)
   slapd ldap-utils                                       # demo LDAP provider
   openssl                                                # test CAs and certificates
+  systemd                                                # systemd-socket-activate for the socket-activation test
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx libnginx-mod-stream)

@@ -29,10 +29,11 @@ public final class TCPProxyService: Service, Sendable {
         let connector = self.connector
         let logger = self.logger
         let metrics = TCPProxyMetrics(name: configuration.listener.name)
+        let maxEarlyBytes = configuration.maxEarlyBytes
         return try await Listener.start(configuration.listener, group: group, logger: logger) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
-                    UpstreamConnectHandler(connector: connector, metrics: metrics, logger: logger))
+                    UpstreamConnectHandler(connector: connector, metrics: metrics, maxEarlyBytes: maxEarlyBytes, logger: logger))
             }
         }
     }
@@ -60,12 +61,11 @@ public final class TCPProxyService: Service, Sendable {
 /// The client channel starts with reads off, but NIO still reads eagerly when
 /// the client half-closes early (it drains input up to the EOF), so bytes and
 /// the end-of-input that arrive before the upstream is ready are held here
-/// (up to ``maxEarlyBytes``) and replayed into the relay.
+/// (up to `maxEarlyBytes`) and replayed into the relay.
 final class UpstreamConnectHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    /// Most bytes held for a client before its upstream is connected.
-    static let maxEarlyBytes = 1 << 20
+    private let maxEarlyBytes: Int
     private let connector: UpstreamConnector
     private let metrics: TCPProxyMetrics
     private let logger: Logger
@@ -74,8 +74,9 @@ final class UpstreamConnectHandler: ChannelInboundHandler, RemovableChannelHandl
     private var earlyBytes = 0
     private var earlyInputClosed = false
 
-    init(connector: UpstreamConnector, metrics: TCPProxyMetrics, logger: Logger) {
+    init(connector: UpstreamConnector, metrics: TCPProxyMetrics, maxEarlyBytes: Int, logger: Logger) {
         self.connector = connector
+        self.maxEarlyBytes = maxEarlyBytes
         self.metrics = metrics
         self.logger = logger
     }
@@ -92,8 +93,8 @@ final class UpstreamConnectHandler: ChannelInboundHandler, RemovableChannelHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         earlyBytes += buffer.readableBytes
-        guard earlyBytes <= Self.maxEarlyBytes else {
-            logger.warning("client sent more than \(Self.maxEarlyBytes) bytes before its upstream was ready, closing it",
+        guard earlyBytes <= maxEarlyBytes else {
+            logger.warning("client sent more than \(maxEarlyBytes) bytes before its upstream was ready, closing it",
                            metadata: ["client": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")"])
             early = []
             context.close(promise: nil)

@@ -2,8 +2,10 @@ import ArgumentParser
 import Logging
 import Net
 import NIOCore
-import NIOPosix
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Options every service subcommand takes.
 struct CommonOptions: ParsableArguments {
@@ -28,35 +30,20 @@ struct CommonOptions: ParsableArguments {
         if let metricsAddress { _ = try parseEndpoint(metricsAddress, option: "--metrics-address") }
     }
 
-    /// Sets up logging and metrics, runs `services` under a service group that
-    /// turns SIGTERM/SIGINT into a graceful shutdown, then stops the event loops.
+    /// Runs `makeServices`' services with these options (see ``ServiceRunner``).
     func run(
         label: String,
         makeServices: (any EventLoopGroup, Logger) throws -> [any Service]
     ) async throws {
-        let level = LogSetup.parseLevel(logLevel ?? env("LOG_LEVEL") ?? "info") ?? .info
-        LogSetup.bootstrap(level: level)
-        let logger = Logger(label: label)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
-        var services = try makeServices(group, logger)
-        if let metricsAddress {
-            let registry = MetricsEndpoint.bootstrapMetrics()
-            let endpoint = try parseEndpoint(metricsAddress, option: "--metrics-address")
-            services.append(MetricsEndpoint(endpoint: endpoint, registry: registry, group: group, logger: logger))
-        }
-        let serviceGroup = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let options = ServiceRunner.Options(
+            logLevel: LogSetup.parseLevel(logLevel ?? env("LOG_LEVEL") ?? "info") ?? .info,
+            metricsEndpoint: try metricsAddress.map { try parseEndpoint($0, option: "--metrics-address") },
+            threads: threads)
         do {
-            try await serviceGroup.run()
+            try await ServiceRunner.run(label: label, options: options, makeServices: makeServices)
         } catch {
-            logger.critical("stopped on error", metadata: ["error": "\(error)"])
-            try? await group.shutdownGracefully()
             throw ExitCode.failure
         }
-        try? await group.shutdownGracefully()
     }
 }
 

@@ -21,12 +21,14 @@ func withProxy<T>(
     idleTimeout: TimeAmount? = nil,
     connectTimeout: TimeAmount = .seconds(2),
     tls: TLSClientConfiguration? = nil,
+    maxEarlyBytes: Int = 256 << 10,
     _ body: (Listener, Int) async throws -> T
 ) async throws -> T {
     let configuration = TCPProxyConfiguration(
         listener: ListenerConfiguration(name: "test", address: .bind(Endpoint(host: "127.0.0.1", port: 0)),
                                         maxConnections: maxConnections, idleTimeout: idleTimeout),
-        upstream: UpstreamConfiguration(endpoints: upstreams, connectTimeout: connectTimeout, tls: tls))
+        upstream: UpstreamConfiguration(endpoints: upstreams, connectTimeout: connectTimeout, tls: tls),
+        maxEarlyBytes: maxEarlyBytes)
     let service = try TCPProxyService(configuration: configuration, group: group, logger: testLogger)
     let listener = try await service.start()
     let port = listener.localAddress!.port!

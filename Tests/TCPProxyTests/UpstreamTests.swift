@@ -102,3 +102,27 @@ struct UpstreamTests {
         }
     }
 }
+
+@Suite("tcp-proxy bad input before the upstream is ready")
+struct EarlyInputTests {
+    @Test("a client that floods and half-closes before its upstream answers is closed, not buffered")
+    func earlyFloodIsBounded() async throws {
+        let hole = BlackholeListener()
+        try await withProxy(upstreams: [local(hole.port)], connectTimeout: .seconds(5), maxEarlyBytes: 16 << 10) { _, port in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let connection = try await TestClient.connect(port: port, group: group)
+            let received = try await connection.executeThenClose { inbound, outbound in
+                // 64 KiB (fits the kernel's receive buffer) then EOF: NIO reads
+                // eagerly up to the EOF even with reads off; the cap is 16 KiB.
+                let pattern = Pattern(length: 64 << 10)
+                try? await outbound.write(pattern.chunk(0..<pattern.length))
+                outbound.finish()
+                return try? await TestClient.drain(inbound)
+            }
+            #expect((received?.count ?? 0) == 0)
+            // Closed on the early-data limit, long before the 5 s connect timeout.
+            #expect(clock.now - start < .seconds(4))
+        }
+    }
+}

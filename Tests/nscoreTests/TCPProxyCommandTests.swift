@@ -76,17 +76,50 @@ struct TCPProxyCommandTests {
         defer { Task { await proxy.stop() } }
         let up = await waitFor { (try? rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
         #expect(up)
+        // The counter is bumped right after the reply is flushed: poll until it shows.
         var body = ""
+        var value = 0
         _ = await waitFor {
             body = (try? rawExchange(port: metricsPort, send: "GET /metrics HTTP/1.0\r\n\r\n", expect: 1 << 20)) ?? ""
-            return body.contains("nscore_relay_bytes_total")
+            let toClient = body.split(separator: "\n").first {
+                $0.hasPrefix("nscore_relay_bytes_total{") && $0.contains("direction=\"to_client\"")
+            }
+            value = toClient.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+            return value > 0
         }
         #expect(body.hasPrefix("HTTP/1.0 200 OK"), "\(body)")
         #expect(body.contains("nscore_connections_accepted_total{listener=\"tcp-proxy\"}"), "\(body)")
-        let toClient = body.split(separator: "\n").first {
-            $0.hasPrefix("nscore_relay_bytes_total{") && $0.contains("direction=\"to_client\"")
-        }
-        let value = toClient.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
         #expect(value > 0 && value % 7 == 0, "each PONG is 7 bytes: \(body)")
+    }
+}
+
+@Suite("nscore tcp-proxy with systemd socket activation")
+struct SocketActivationTests {
+    @Test("--listen systemd serves on the socket systemd passed")
+    func socketActivated() async throws {
+        let activate = "/usr/bin/systemd-socket-activate"
+        try #require(FileManager.default.isExecutableFile(atPath: activate), "systemd-socket-activate missing: run scripts/deps.sh")
+        let redis = try await RedisServer()
+        defer { Task { await redis.stop() } }
+        let dir = try makeTempDirectory(prefix: "nscore-sockact")
+        let port = freePort()
+        let proxy = try ExternalProcess(activate, [
+            "-l", "127.0.0.1:\(port)", nscoreBinary,
+            "tcp-proxy", "--listen", "systemd", "--upstream", "127.0.0.1:\(redis.port)",
+        ], logPath: dir + "/proxy.log")
+        // The socket exists before nscore starts: the first connection starts it.
+        let answered = await waitFor { (try? rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
+        #expect(answered, "\(proxy.log)")
+        #expect(try rawExchange(port: port, send: "ECHO hi\r\n", expect: 8) == "$2\r\nhi\r\n")
+        let status = await proxy.stop()
+        #expect(status == 0, "\(proxy.log)")
+        #expect(proxy.log.contains("listening"), "\(proxy.log)")
+    }
+
+    @Test("--listen systemd without systemd fails clearly")
+    func noSocket() throws {
+        let (status, output) = try runNscore(["tcp-proxy", "--listen", "systemd", "--upstream", "127.0.0.1:1"])
+        #expect(status != 0)
+        #expect(output.contains("systemd socket 0 requested but systemd passed 0"), "\(output)")
     }
 }
