@@ -81,6 +81,7 @@ public final class Listener: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.autoRead, value: configuration.childAutoRead)
+            .childChannelOption(.recvAllocator, value: ChannelDefaults.recvAllocator)
             .childChannelInitializer { channel in
                 metrics.opened()
                 channel.closeFuture.whenComplete { _ in metrics.closed() }

@@ -99,6 +99,7 @@ public final class UpstreamConnector: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
+            .channelOption(.recvAllocator, value: ChannelDefaults.recvAllocator)
             .channelInitializer { channel in
                 guard let sslContext else {
                     handshake.succeed()
