@@ -2,43 +2,86 @@ import Foundation
 
 /// A server process started by a test (redis-server, slapd, nscore…),
 /// stopped by PID; its output goes to a log file in its temp dir.
+///
+/// Spawned with posix_spawn and a clean signal mask and dispositions: test
+/// runners call from threads that block signals, and a child inheriting that
+/// mask would ignore SIGTERM.
 public final class ExternalProcess: @unchecked Sendable {
-    public let process: Process
+    public let pid: pid_t
     public let logPath: String
+    private var exitStatus: Int32?
 
+    /// - Parameter stderrFD: where the child's stderr goes (default: the log file).
     public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
-                logPath: String, stderrPipe: Pipe? = nil) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
+                logPath: String, stderrFD: Int32? = nil) throws {
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = stderrPipe ?? log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if let stderrFD {
+            posix_spawn_file_actions_adddup2(&actions, stderrFD, 2)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in env { free(p) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, path, &actions, &attributes, argv, env)
+        guard rc == 0 else {
+            throw CommandFailed(command: path, status: rc, output: String(cString: strerror(rc)))
+        }
+        pid = child
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    /// True until the process has exited (and been reaped).
+    public var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid {
+            exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return false
+        }
+        return r == 0
+    }
 
     /// Sends `signal` and waits up to `timeout` for the exit; kills it after that.
+    /// - Returns: the exit status (128+N when killed by signal N).
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) async -> Int32 {
-        if process.isRunning { kill(pid, signal) }
-        let exited = await waitFor(timeout: timeout) { !self.process.isRunning }
+        if isRunning { kill(pid, signal) }
+        let exited = await waitFor(timeout: timeout) { !self.isRunning }
         if !exited {
             kill(pid, SIGKILL)
-            process.waitUntilExit()
+            _ = await waitFor(timeout: .seconds(5)) { !self.isRunning }
         }
-        return process.terminationStatus
+        return exitStatus ?? -1
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
     }
 }
 
@@ -62,7 +105,25 @@ public final class RedisServer: Sendable {
     /// True when `PING` gets `+PONG` over a fresh connection.
     public func ping() -> Bool { (try? rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
 
-    public func stop() async { await process.stop() }
+    /// Stops the server by PID and removes its directory.
+    public func stop() async {
+        await process.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// Runs `body` with a fresh redis-server and stops it (by PID) afterwards,
+/// whether `body` returns or throws.
+public func withRedisServer<T>(extraArguments: [String] = [], _ body: (RedisServer) async throws -> T) async throws -> T {
+    let redis = try await RedisServer(extraArguments: extraArguments)
+    do {
+        let result = try await body(redis)
+        await redis.stop()
+        return result
+    } catch {
+        await redis.stop()
+        throw error
+    }
 }
 
 /// Connects with a blocking socket, sends `send`, reads until `expect` bytes
