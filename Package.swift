@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "nscore", targets: ["nscore"]),
         .library(name: "Net", targets: ["Net"]),
         .library(name: "TCPProxy", targets: ["TCPProxy"]),
+        .library(name: "RESP", targets: ["RESP"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
@@ -53,6 +54,13 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+
+        // RESP: the Redis protocol (codec first; client and routing come next).
+        .target(
+            name: "RESP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
 
@@ -116,6 +124,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "RESPTests",
+            dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "SystemLibraryTests",

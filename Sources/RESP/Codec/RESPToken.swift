@@ -1,0 +1,144 @@
+public import NIOCore
+
+/// One complete, validated RESP2/RESP3 value, kept as a view of the bytes it
+/// was received in (no tree of allocations). Decode lazily with ``value``.
+public struct RESPToken: Sendable, Hashable {
+    /// Exactly the bytes of this value, type byte to final CRLF.
+    public let base: ByteBuffer
+
+    /// Wraps bytes already known to hold one valid value.
+    init(validated base: ByteBuffer) {
+        self.base = base
+    }
+
+    /// Takes one complete value off the front of `buffer`.
+    ///
+    /// - Returns: the token, or nil when `buffer` does not yet hold a whole
+    ///   value (nothing is consumed then; call again with more bytes).
+    /// - Throws: ``RESPParsingError`` for bytes that can never become valid.
+    public static func parse(from buffer: inout ByteBuffer, limits: RESPLimits = .init()) throws(RESPParsingError) -> RESPToken? {
+        let end: Int? = try buffer.withUnsafeReadableBytes { bytes throws(RESPParsingError) in
+            var validator = Validator(bytes: bytes, limits: limits)
+            return try validator.value(at: 0, depth: 0)
+        }
+        guard let end, let slice = buffer.readSlice(length: end) else { return nil }
+        return RESPToken(validated: slice)
+    }
+}
+
+/// Finds where one value ends, checking its syntax and limits. Returns nil
+/// as soon as the bytes run out.
+struct Validator {
+    let bytes: UnsafeRawBufferPointer
+    let limits: RESPLimits
+
+    /// Index just past the value starting at `i`, or nil if incomplete.
+    mutating func value(at i: Int, depth: Int) throws(RESPParsingError) -> Int? {
+        guard i < bytes.count else { return nil }
+        let type = bytes[i]
+        switch type {
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            return line(after: i + 1)?.next
+        case UInt8(ascii: ":"):
+            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard parseInt(start, lineEnd) != nil else { throw .init(.malformedInteger, at: start) }
+            return next
+        case UInt8(ascii: "("):
+            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard isBigNumber(start, lineEnd) else { throw .init(.malformedInteger, at: start) }
+            return next
+        case UInt8(ascii: ","):
+            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard isDouble(start, lineEnd) else { throw .init(.malformedDouble, at: start) }
+            return next
+        case UInt8(ascii: "#"):
+            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard lineEnd - start == 1, bytes[start] == UInt8(ascii: "t") || bytes[start] == UInt8(ascii: "f") else {
+                throw .init(.malformedBoolean, at: start)
+            }
+            return next
+        case UInt8(ascii: "_"):
+            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard start == lineEnd else { throw .init(.missingCRLF, at: start) }
+            return next
+        case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
+            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let length = parseInt(start, lineEnd), length >= -1 else { throw .init(.malformedLength, at: start) }
+            if length == -1 {
+                guard type == UInt8(ascii: "$") else { throw .init(.malformedLength, at: start) }
+                return next
+            }
+            guard length <= limits.maxBulkLength else { throw .init(.bulkTooLong(length, limit: limits.maxBulkLength), at: start) }
+            let end = next + length
+            guard end + 2 <= bytes.count else { return nil }
+            guard bytes[end] == 13, bytes[end + 1] == 10 else { throw .init(.missingCRLF, at: end) }
+            return end + 2
+        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
+            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let count = parseInt(start, lineEnd), count >= -1 else { throw .init(.malformedLength, at: start) }
+            if count == -1 {
+                guard type == UInt8(ascii: "*") else { throw .init(.malformedLength, at: start) }
+                return next
+            }
+            guard count <= limits.maxAggregateLength else {
+                throw .init(.aggregateTooLong(count, limit: limits.maxAggregateLength), at: start)
+            }
+            guard depth < limits.maxDepth else { throw .init(.tooDeep(limit: limits.maxDepth), at: i) }
+            let isPairs = type == UInt8(ascii: "%") || type == UInt8(ascii: "|")
+            let elements = isPairs ? count * 2 : count
+            var cursor = next
+            for _ in 0..<elements {
+                guard let after = try value(at: cursor, depth: depth + 1) else { return nil }
+                cursor = after
+            }
+            // An attribute is metadata for the value that follows it.
+            if type == UInt8(ascii: "|") { return try value(at: cursor, depth: depth) }
+            return cursor
+        default:
+            throw .init(.unknownType(type), at: i)
+        }
+    }
+
+    /// The line starting at `start`: its content end and the index after CRLF.
+    private func line(after start: Int) -> (start: Int, end: Int, next: Int)? {
+        var j = start
+        while j + 1 < bytes.count {
+            if bytes[j] == 13 && bytes[j + 1] == 10 { return (start, j, j + 2) }
+            j += 1
+        }
+        return nil
+    }
+
+    func parseInt(_ start: Int, _ end: Int) -> Int? {
+        var j = start
+        var negative = false
+        if j < end, bytes[j] == UInt8(ascii: "-") { negative = true; j += 1 }
+        else if j < end, bytes[j] == UInt8(ascii: "+") { j += 1 }
+        guard j < end, end - j <= 19 else { return nil }
+        var value = 0
+        while j < end {
+            let d = bytes[j] &- 48
+            guard d < 10 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int(d))
+            guard !o1, !o2 else { return nil }
+            value = a
+            j += 1
+        }
+        return negative ? -value : value
+    }
+
+    private func isBigNumber(_ start: Int, _ end: Int) -> Bool {
+        var j = start
+        if j < end, bytes[j] == UInt8(ascii: "-") || bytes[j] == UInt8(ascii: "+") { j += 1 }
+        guard j < end else { return false }
+        while j < end { guard bytes[j] &- 48 < 10 else { return false }; j += 1 }
+        return true
+    }
+
+    private func isDouble(_ start: Int, _ end: Int) -> Bool {
+        guard start < end else { return false }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        return ["inf", "-inf", "+inf", "nan", "-nan"].contains(text.lowercased()) || Double(text) != nil
+    }
+}
