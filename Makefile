@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/nscore
 
-.PHONY: all deps build release run test bench clean help
+.PHONY: all deps build release run test bench fuzz-resp clean help
 
 all: build
 
@@ -11,6 +11,7 @@ help:
 	@echo "make run    install missing packages, build release, start a local stack (Ctrl-C stops it)"
 	@echo "make test   install missing packages, build, run every test"
 	@echo "make bench  run the load benchmarks (Benchmarks/), printing ratios to the anchors"
+	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 
 deps:
 	@scripts/deps.sh
@@ -31,6 +32,13 @@ test: deps
 bench: release
 	@scripts/deps.sh --bench
 	@Benchmarks/tcp-proxy.sh $(RELEASE_BIN)
+
+FUZZ_SECONDS ?= 600
+fuzz-resp: deps
+	cd Fuzz && $(SWIFT) build -c debug --product RESPTokenFuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+	mkdir -p Fuzz/crashes Fuzz/corpus/resp-run
+	Fuzz/.build/debug/RESPTokenFuzzer Fuzz/corpus/resp-run Fuzz/corpus/resp -max_total_time=$(FUZZ_SECONDS) \
+	  -max_len=4096 -artifact_prefix=Fuzz/crashes/ -print_final_stats=1
 
 clean:
 	rm -rf .build run

@@ -87,6 +87,9 @@ struct RESPTokenTests {
         ("*1\r\n?\r\n", RESPParsingError(.unknownType(UInt8(ascii: "?")), at: 4)),
         ("%-1\r\n", RESPParsingError(.malformedLength, at: 1)),
         (":99999999999999999999\r\n", RESPParsingError(.malformedInteger, at: 1)),
+        // Found by the fuzzer: a lone CR or LF inside a line.
+        ("%1\r\n+k\r\n%1\r\n+k\r\u{7f}\r\n", RESPParsingError(.missingCRLF, at: 14)),
+        ("+a\nb\r\n", RESPParsingError(.missingCRLF, at: 2)),
     ])
     func malformed(wire: String, error: RESPParsingError) {
         var buffer = ByteBuffer(string: wire)

@@ -39,18 +39,19 @@ struct ListenerTests {
     func idleTimeout() async throws {
         let echo = try await TestServer(group: group) { [EchoHandler()] }
         defer { Task { await echo.close() } }
-        try await withProxy(upstreams: [local(echo.port)], idleTimeout: .milliseconds(400)) { listener, port in
+        // Margins are wide (1 s timeout, a byte every 100 ms) so a loaded CI machine does not flake.
+        try await withProxy(upstreams: [local(echo.port)], idleTimeout: .seconds(1)) { listener, port in
             let idle = try await CollectingClient.connect(port: port, group: group)
             let active = try await CollectingClient.connect(port: port, group: group)
             let pi = try await idle.ping(), pa = try await active.ping()
             let relaying = pi && pa
             #expect(relaying)
-            // Keep `active` busy for 1.2 s (three idle periods) with a byte every 100 ms.
-            for _ in 0..<12 {
+            // Keep `active` busy for 2.5 s (two and a half idle periods) with a byte every 100 ms.
+            for _ in 0..<25 {
                 try await active.send("y")
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let idleClosed = await eventually(timeout: .seconds(1)) { idle.isClosed }
+            let idleClosed = await eventually(timeout: .seconds(2)) { idle.isClosed }
             #expect(idleClosed)
             #expect(!active.isClosed)
             let oneLeft = await eventually { listener.registry.activeCount == 1 }

@@ -38,31 +38,31 @@ struct Validator {
         let type = bytes[i]
         switch type {
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            return line(after: i + 1)?.next
+            return try line(after: i + 1)?.next
         case UInt8(ascii: ":"):
-            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let (start, lineEnd, next) = try line(after: i + 1) else { return nil }
             guard parseInt(start, lineEnd) != nil else { throw .init(.malformedInteger, at: start) }
             return next
         case UInt8(ascii: "("):
-            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let (start, lineEnd, next) = try line(after: i + 1) else { return nil }
             guard isBigNumber(start, lineEnd) else { throw .init(.malformedInteger, at: start) }
             return next
         case UInt8(ascii: ","):
-            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let (start, lineEnd, next) = try line(after: i + 1) else { return nil }
             guard isDouble(start, lineEnd) else { throw .init(.malformedDouble, at: start) }
             return next
         case UInt8(ascii: "#"):
-            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let (start, lineEnd, next) = try line(after: i + 1) else { return nil }
             guard lineEnd - start == 1, bytes[start] == UInt8(ascii: "t") || bytes[start] == UInt8(ascii: "f") else {
                 throw .init(.malformedBoolean, at: start)
             }
             return next
         case UInt8(ascii: "_"):
-            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let (start, lineEnd, next) = try line(after: i + 1) else { return nil }
             guard start == lineEnd else { throw .init(.missingCRLF, at: start) }
             return next
         case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
-            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let (start, lineEnd, next) = try line(after: i + 1) else { return nil }
             guard let length = parseInt(start, lineEnd), length >= -1 else { throw .init(.malformedLength, at: start) }
             if length == -1 {
                 guard type == UInt8(ascii: "$") else { throw .init(.malformedLength, at: start) }
@@ -74,7 +74,7 @@ struct Validator {
             guard bytes[end] == 13, bytes[end + 1] == 10 else { throw .init(.missingCRLF, at: end) }
             return end + 2
         case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
-            guard let (start, lineEnd, next) = line(after: i + 1) else { return nil }
+            guard let (start, lineEnd, next) = try line(after: i + 1) else { return nil }
             guard let count = parseInt(start, lineEnd), count >= -1 else { throw .init(.malformedLength, at: start) }
             if count == -1 {
                 guard type == UInt8(ascii: "*") else { throw .init(.malformedLength, at: start) }
@@ -99,12 +99,21 @@ struct Validator {
         }
     }
 
-    /// The line starting at `start`: its content end and the index after CRLF.
-    private func line(after start: Int) -> (start: Int, end: Int, next: Int)? {
+    /// The line starting at `start`: its content end and the index after
+    /// CRLF. Lines cannot hold CR or LF: a CR not followed by LF is an error.
+    private func line(after start: Int) throws(RESPParsingError) -> (start: Int, end: Int, next: Int)? {
         var j = start
-        while j + 1 < bytes.count {
-            if bytes[j] == 13 && bytes[j + 1] == 10 { return (start, j, j + 2) }
-            j += 1
+        while j < bytes.count {
+            switch bytes[j] {
+            case 13:
+                guard j + 1 < bytes.count else { return nil }
+                guard bytes[j + 1] == 10 else { throw .init(.missingCRLF, at: j) }
+                return (start, j, j + 2)
+            case 10:
+                throw .init(.missingCRLF, at: j)
+            default:
+                j += 1
+            }
         }
         return nil
     }

@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libFuzzer targets for nscore's parsers. Its own package: a fuzzer has no
+// main() and is built with -sanitize=fuzzer, which `make test` must not do.
+//   make fuzz-resp            (10 minutes by default; FUZZ_SECONDS=N to change)
+let package = Package(
+    name: "nscore-fuzz",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "nscore", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "RESPTokenFuzzer",
+            dependencies: [
+                .product(name: "RESP", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+    ]
+)
