@@ -107,6 +107,8 @@ struct RESPTokenTests {
         #expect(throws: RESPParsingError(.aggregateTooLong(4, limit: 3), at: 1)) { try RESPToken.parse(from: &aggregate, limits: limits) }
         var deep = ByteBuffer(string: "*1\r\n*1\r\n*1\r\n:1\r\n")
         #expect(throws: RESPParsingError(.tooDeep(limit: 2), at: 8)) { try RESPToken.parse(from: &deep, limits: limits) }
+        var chained = ByteBuffer(string: String(repeating: "|0\r\n", count: 100_000) + ":1\r\n")
+        #expect(throws: RESPParsingError(.tooDeep(limit: 64), at: 256)) { try RESPToken.parse(from: &chained) }
         var ok = ByteBuffer(string: "*1\r\n*1\r\n:1\r\n")
         #expect((try? RESPToken.parse(from: &ok, limits: limits)) != nil)
     }

@@ -91,8 +91,9 @@ struct Validator {
                 guard let after = try value(at: cursor, depth: depth + 1) else { return nil }
                 cursor = after
             }
-            // An attribute is metadata for the value that follows it.
-            if type == UInt8(ascii: "|") { return try value(at: cursor, depth: depth) }
+            // An attribute is metadata for the value that follows it; chained
+            // attributes count as nesting so they cannot recurse without bound.
+            if type == UInt8(ascii: "|") { return try value(at: cursor, depth: depth + 1) }
             return cursor
         default:
             throw .init(.unknownType(type), at: i)
