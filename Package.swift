@@ -57,10 +57,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // RESP: the Redis protocol (codec first; client and routing come next).
+        // RESP: the Redis protocol: codec, pipelined connection (client pool, pub/sub, routing to come).
         .target(
             name: "RESP",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
 
@@ -128,6 +131,11 @@ let package = Package(
         .testTarget(
             name: "RESPTests",
             dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "RESPIntegrationTests",
+            dependencies: ["RESP", "NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "SystemLibraryTests",
