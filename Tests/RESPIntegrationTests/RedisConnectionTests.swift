@@ -105,6 +105,29 @@ struct RedisConnectionTests {
     }
 }
 
+@Suite("Redis connection against a misbehaving server")
+struct RedisUnexpectedReplyTests {
+    @Test("a reply nobody asked for closes the connection with a clear error")
+    func unsolicited() async throws {
+        let chatty = try await TestServer(group: group) { [DoubleReplyHandler()] }
+        defer { Task { await chatty.close() } }
+        // HELLO gets +OK and a second, unsolicited +OK: the handshake succeeds, the stray reply kills the connection.
+        let c = try await RedisConnection.connect(host: "127.0.0.1", port: chatty.port, group: group)
+        let closed = await waitFor { !c.channel.isActive }
+        #expect(closed)
+        await #expect(throws: RedisClientError.self) { _ = try await c.command(["PING"]) }
+    }
+}
+
+/// Answers every read with two replies.
+final class DoubleReplyHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "+OK\r\n+OK\r\n")), promise: nil)
+    }
+}
+
 /// Answers anything with bytes that are not RESP.
 final class GarbageHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer

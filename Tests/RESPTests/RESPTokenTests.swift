@@ -113,6 +113,14 @@ struct RESPTokenTests {
         #expect((try? RESPToken.parse(from: &ok, limits: limits)) != nil)
     }
 
+    @Test("error replies are recognised from the type byte")
+    func errorMessages() throws {
+        for (wire, message) in [("-NOPERM no\r\n", "NOPERM no"), ("!3\r\nERR\r\n", "ERR"), ("+OK\r\n", nil), ("*0\r\n", nil)] {
+            var buffer = ByteBuffer(string: wire)
+            #expect(try #require(try RESPToken.parse(from: &buffer)).errorMessage == message, "\(wire.debugDescription)")
+        }
+    }
+
     @Test("errors describe themselves for operators")
     func description() {
         #expect(RESPParsingError(.missingCRLF, at: 7).description == "RESP protocol error at offset 7: expected CRLF")

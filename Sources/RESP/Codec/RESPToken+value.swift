@@ -48,6 +48,20 @@ public indirect enum RESPValue: Sendable, Hashable {
 }
 
 extension RESPToken {
+    /// The message of an error reply (`-…` or `!…`), read from the type
+    /// byte without decoding anything else; nil for every other type.
+    public var errorMessage: String? {
+        switch base.getInteger(at: base.readerIndex, as: UInt8.self) {
+        case UInt8(ascii: "-"):
+            return base.getString(at: base.readerIndex + 1, length: base.readableBytes - 3)
+        case UInt8(ascii: "!"):
+            if case .bulkError(let message) = value { return String(buffer: message) }
+            return nil
+        default:
+            return nil
+        }
+    }
+
     /// The decoded value (the token was validated, so this cannot fail).
     public var value: RESPValue {
         var buffer = base
@@ -62,8 +76,19 @@ extension RESPToken {
         return line
     }
 
+    /// Reads a validated decimal line without building a String.
     private static func readInt(_ buffer: inout ByteBuffer) -> Int {
-        Int(String(buffer: readLine(&buffer)).replacingPlus())!
+        let line = readLine(&buffer)
+        var value = 0
+        var negative = false
+        for byte in line.readableBytesView {
+            switch byte {
+            case UInt8(ascii: "-"): negative = true
+            case UInt8(ascii: "+"): break
+            default: value = value &* 10 &+ Int(byte &- 48)
+            }
+        }
+        return negative ? -value : value
     }
 
     private static func decode(_ buffer: inout ByteBuffer) -> RESPValue {
@@ -113,8 +138,4 @@ extension RESPToken {
             }
         }
     }
-}
-
-extension String {
-    fileprivate func replacingPlus() -> Substring { hasPrefix("+") ? dropFirst() : self[...] }
 }

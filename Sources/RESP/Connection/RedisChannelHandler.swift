@@ -44,27 +44,16 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let token = unwrapInboundIn(data)
         guard let promise = pending.popFirst() else {
-            // A reply nobody asked for (push messages belong to a subscription connection).
-            failAll(.protocolError(RESPParsingError(.unknownType(token.base.getInteger(at: token.base.readerIndex) ?? 0), at: 0)),
-                    context: context)
+            // Push messages belong on a subscription connection, not here.
+            failAll(.unexpectedReply, context: context)
             return
         }
-        promise.succeed(token)
+        promise.succeed(unwrapInboundIn(data))
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let redisError: RedisClientError
-        if let parsing = error as? RESPParsingError {
-            redisError = .protocolError(parsing)
-        } else if let decoderError = error as? ByteToMessageDecoderError,
-                  case .leftoverDataWhenDone = decoderError {
-            redisError = .connectionClosed
-        } else {
-            redisError = .connectionClosed
-        }
-        failAll(redisError, context: context)
+        failAll((error as? RESPParsingError).map { .protocolError($0) } ?? .connectionClosed, context: context)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {

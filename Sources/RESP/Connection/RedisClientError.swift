@@ -6,6 +6,8 @@ public enum RedisClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case protocolError(RESPParsingError)
     /// The server answered with an error reply (`-ERR …`, `-NOPERM …`, `-WRONGPASS …`).
     case server(String)
+    /// The server sent a reply with no command waiting for it; the connection was closed.
+    case unexpectedReply
     /// The TCP connection could not be made.
     case connectFailed(String)
 
@@ -14,6 +16,7 @@ public enum RedisClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .connectionClosed: "Redis connection closed before the reply (the command may have run)"
         case .protocolError(let e): "Redis sent invalid data, connection closed: \(e)"
         case .server(let message): "Redis error: \(message)"
+        case .unexpectedReply: "Redis sent a reply no command was waiting for (push data on a command connection?), connection closed"
         case .connectFailed(let reason): "cannot connect to Redis: \(reason)"
         }
     }

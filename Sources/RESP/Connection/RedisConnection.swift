@@ -112,10 +112,8 @@ public final class RedisConnection: Sendable {
         for promise in promises {
             do {
                 let token = try await promise.futureResult.get()
-                if case .simpleError(let message) = token.value {
-                    results.append(.failure(.server(String(buffer: message))))
-                } else if case .bulkError(let message) = token.value {
-                    results.append(.failure(.server(String(buffer: message))))
+                if let message = token.errorMessage {
+                    results.append(.failure(.server(message)))
                 } else {
                     results.append(.success(token))
                 }
