@@ -3,9 +3,6 @@ import Logging
 import Net
 import NIOCore
 import ServiceLifecycle
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options every service subcommand takes.
 struct CommonOptions: ParsableArguments {
@@ -23,7 +20,7 @@ struct CommonOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let level = logLevel ?? env("LOG_LEVEL"), LogSetup.parseLevel(level) == nil {
+        if let level = logLevel ?? environmentValue("LOG_LEVEL"), LogSetup.parseLevel(level) == nil {
             throw ValidationError("unknown log level '\(level)': use trace, debug, info, notice, warning, error or critical")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -36,7 +33,7 @@ struct CommonOptions: ParsableArguments {
         makeServices: (any EventLoopGroup, Logger) throws -> [any Service]
     ) async throws {
         let options = ServiceRunner.Options(
-            logLevel: LogSetup.parseLevel(logLevel ?? env("LOG_LEVEL") ?? "info") ?? .info,
+            logLevel: LogSetup.parseLevel(logLevel ?? environmentValue("LOG_LEVEL") ?? "info") ?? .info,
             metricsEndpoint: try metricsAddress.map { try parseEndpoint($0, option: "--metrics-address") },
             threads: threads)
         do {
@@ -45,12 +42,6 @@ struct CommonOptions: ParsableArguments {
             throw ExitCode.failure
         }
     }
-}
-
-func env(_ name: String) -> String? {
-    guard let p = getenv(name) else { return nil }
-    let s = String(cString: p)
-    return s.isEmpty ? nil : s
 }
 
 func parseEndpoint(_ text: String, option: String) throws -> Endpoint {

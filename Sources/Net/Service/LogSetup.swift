@@ -70,7 +70,7 @@ public struct ConsoleLogHandler: LogHandler {
 
     /// True when `JOURNAL_STREAM=dev:ino` matches stderr.
     public static func stderrIsJournal() -> Bool {
-        guard let value = getenvString("JOURNAL_STREAM") else { return false }
+        guard let value = environmentValue("JOURNAL_STREAM") else { return false }
         let parts = value.split(separator: ":")
         guard parts.count == 2, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]) else { return false }
         var st = stat()

@@ -10,7 +10,7 @@ import Glibc
 public enum SystemdNotifier {
     /// True when a notify socket is configured.
     public static var isAvailable: Bool {
-        getenvString("NOTIFY_SOCKET") != nil
+        environmentValue("NOTIFY_SOCKET") != nil
     }
 
     /// `READY=1`: start-up is complete; optional status line.
@@ -47,7 +47,9 @@ public enum SystemdNotifier {
     }
 }
 
-func getenvString(_ name: String) -> String? {
+/// Reads an environment variable; nil when unset or empty.
+public func environmentValue(_ name: String) -> String? {
     guard let p = getenv(name) else { return nil }
-    return String(cString: p)
+    let value = String(cString: p)
+    return value.isEmpty ? nil : value
 }
