@@ -57,10 +57,12 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // RESP: the Redis protocol: codec, pipelined connection (client pool, pub/sub, routing to come).
+        // RESP: the Redis protocol: codec, command table, connections, client pool, pub/sub, routing.
         .target(
             name: "RESP",
             dependencies: [
+                "Net",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

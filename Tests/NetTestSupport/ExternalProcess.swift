@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A server process started by a test (redis-server, slapd, nscore…),
 /// stopped by PID; its output goes to a log file in its temp dir.
@@ -89,25 +90,47 @@ public final class ExternalProcess: @unchecked Sendable {
 public final class RedisServer: Sendable {
     public let port: Int
     public let directory: String
-    private let process: ExternalProcess
+    private let arguments: [String]
+    private let process: Mutex<ExternalProcess>
 
-    public init(extraArguments: [String] = []) async throws {
+    public init(port: Int? = nil, extraArguments: [String] = []) async throws {
         directory = try makeTempDirectory(prefix: "nscore-redis")
-        port = freePort()
-        process = try ExternalProcess("/usr/bin/redis-server",
-                                      ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                       "--dir", directory] + extraArguments,
-                                      logPath: directory + "/redis.log")
+        self.port = port ?? freePort()
+        arguments = ["--port", "\(self.port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", directory] + extraArguments
+        process = Mutex(try Self.spawn(arguments, directory: directory))
+        try await waitUntilUp()
+    }
+
+    private static func spawn(_ arguments: [String], directory: String) throws -> ExternalProcess {
+        try ExternalProcess("/usr/bin/redis-server", arguments, logPath: directory + "/redis.log")
+    }
+
+    private func waitUntilUp() async throws {
         let up = await waitFor(timeout: .seconds(10)) { self.ping() }
-        guard up else { throw CommandFailed(command: "redis-server", status: -1, output: process.log) }
+        guard up else { throw CommandFailed(command: "redis-server", status: -1, output: process.withLock { $0.log }) }
     }
 
     /// True when `PING` gets `+PONG` over a fresh connection.
     public func ping() -> Bool { (try? rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
 
+    /// Kills the server with SIGKILL (no goodbye to clients) and waits for it to die.
+    public func kill9() async {
+        let p = process.withLock { $0 }
+        await p.stop(signal: SIGKILL)
+    }
+
+    /// Starts the server again on the same port (after ``kill9()``).
+    public func restart() async throws {
+        let p = try Self.spawn(arguments, directory: directory)
+        process.withLock { $0 = p }
+        try await waitUntilUp()
+    }
+
     /// Stops the server by PID and removes its directory.
     public func stop() async {
-        await process.stop()
+        let p = process.withLock { $0 }
+        await p.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

@@ -52,3 +52,21 @@ public enum RESPCommandEncoder {
         }
     }
 }
+
+/// An argument type the command encoder can write: `String` or `ByteBuffer`.
+public protocol RedisEncodable: RedisArgument, Sendable {
+    /// Appends one command made of these arguments.
+    static func encode(_ arguments: [Self], into buffer: inout ByteBuffer)
+}
+
+extension String: RedisEncodable {
+    public static func encode(_ arguments: [String], into buffer: inout ByteBuffer) {
+        RESPCommandEncoder.encode(arguments, into: &buffer)
+    }
+}
+
+extension ByteBuffer: RedisEncodable {
+    public static func encode(_ arguments: [ByteBuffer], into buffer: inout ByteBuffer) {
+        RESPCommandEncoder.encode(arguments, into: &buffer)
+    }
+}

@@ -62,6 +62,11 @@ extension RESPToken {
         }
     }
 
+    /// True for a RESP3 push message (`>`).
+    public var isPush: Bool {
+        base.getInteger(at: base.readerIndex, as: UInt8.self) == UInt8(ascii: ">")
+    }
+
     /// The decoded value (the token was validated, so this cannot fail).
     public var value: RESPValue {
         var buffer = base

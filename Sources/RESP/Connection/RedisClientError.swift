@@ -10,6 +10,15 @@ public enum RedisClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case unexpectedReply
     /// The TCP connection could not be made.
     case connectFailed(String)
+    /// No reply before the command's deadline; the command may have run.
+    /// A blocking command's connection is closed so its pop cannot swallow a later item.
+    case timeout
+    /// No connection could be made before the command's deadline; the last connect error says why.
+    case notConnected(String)
+    /// The command needs the privileged endpoint and no credentials were given.
+    case missingCredentials(String)
+    /// The client was closed.
+    case clientClosed
 
     public var description: String {
         switch self {
@@ -18,6 +27,10 @@ public enum RedisClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .server(let message): "Redis error: \(message)"
         case .unexpectedReply: "Redis sent a reply no command was waiting for (push data on a command connection?), connection closed"
         case .connectFailed(let reason): "cannot connect to Redis: \(reason)"
+        case .timeout: "Redis did not reply in time (the command may have run); raise the timeout or check the server's load"
+        case .notConnected(let reason): "Redis is unreachable, gave up waiting for a connection: \(reason)"
+        case .missingCredentials(let what): "this command needs the privileged Redis endpoint: \(what)"
+        case .clientClosed: "the Redis client was closed"
         }
     }
 
