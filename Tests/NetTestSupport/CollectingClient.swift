@@ -70,3 +70,22 @@ public func waitFor(timeout: Duration = .seconds(5), _ condition: () async throw
     }
     return try await condition()
 }
+
+/// Thrown by ``withDeadline(_:_:)`` when the body overran.
+public struct DeadlineExceeded: Error, CustomStringConvertible {
+    public let limit: Duration
+    public var description: String { "no result within \(limit)" }
+}
+
+/// Runs `body`, failing with ``DeadlineExceeded`` after `limit` (the body is
+/// cancelled), so a test that waits for an event cannot hang the suite.
+public func withDeadline<T: Sendable>(_ limit: Duration = .seconds(10),
+                                      _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask { try? await Task.sleep(for: limit); return nil }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else { throw DeadlineExceeded(limit: limit) }
+        return result
+    }
+}

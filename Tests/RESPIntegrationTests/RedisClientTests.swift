@@ -109,7 +109,7 @@ struct RedisClientTests {
         await redis.stop()
     }
 
-    @Test("pub/sub: delivery, patterns, and every subscription restored after kill -9 and restart")
+    @Test("pub/sub: delivery, patterns, and every subscription restored after kill -9 and restart", .timeLimit(.minutes(1)))
     func pubsubResubscribe() async throws {
         let redis = try await RedisServer()
         let client = RedisClient(endpoint: endpoint(redis), group: group,
@@ -136,7 +136,7 @@ struct RedisClientTests {
         await redis.stop()
     }
 
-    @Test("a slow subscriber pauses reading instead of buffering without bound")
+    @Test("a slow subscriber pauses reading instead of buffering without bound", .timeLimit(.minutes(1)))
     func pubsubBackpressure() async throws {
         try await withRedisServer { redis in
             let client = RedisClient(endpoint: endpoint(redis), group: group)

@@ -19,6 +19,8 @@ public enum RedisClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case missingCredentials(String)
     /// The client was closed.
     case clientClosed
+    /// The reply has another type than the command's helper expects.
+    case unexpectedType(expected: String, got: String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public enum RedisClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .notConnected(let reason): "Redis is unreachable, gave up waiting for a connection: \(reason)"
         case .missingCredentials(let what): "this command needs the privileged Redis endpoint: \(what)"
         case .clientClosed: "the Redis client was closed"
+        case .unexpectedType(let expected, let got): "Redis replied with \(got) where \(expected) was expected (a key of another type?)"
         }
     }
 
