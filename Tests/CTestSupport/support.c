@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <spawn.h>
 #include "CTestSupport.h"
 
 uint64_t nscore_fnv1a(uint64_t hash, const uint8_t *bytes, size_t count) {
@@ -13,4 +15,8 @@ void nscore_pattern_fill(uint8_t *out, size_t start, size_t count, uint8_t seed)
         size_t offset = start + i;
         out[i] = (uint8_t)(offset * 31 + (offset >> 8) + seed);
     }
+}
+
+int nscore_spawn_closefrom(void *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
 }
