@@ -86,7 +86,9 @@ let package = Package(
         .executableTarget(
             name: "nscore",
             dependencies: [
-                "Net", "TCPProxy",
+                "Net", "TCPProxy", "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

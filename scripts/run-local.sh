@@ -35,6 +35,18 @@ pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "redis-server did not start, see $ROOT/redis.log" >&2; exit 1; }
 
+# The platform's ACL model (../shared/docs/REDIS-LAYOUT.md): a `cluster` user
+# with a fresh password (kept in run/cluster.env, mode 0600, never printed)
+# and a `default` user that may only read public keys and subscribe.
+CLUSTER_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+umask 077
+printf 'REDIS_ADDRESS=127.0.0.1:%s\nREDIS_USER=cluster\nREDIS_PASSWORD=%s\n' "$REDIS_PORT" "$CLUSTER_PASSWORD" >"$ROOT/cluster.env"
+umask 022
+redis-cli -p "$REDIS_PORT" >/dev/null <<ACL
+ACL SETUSER cluster on >$CLUSTER_PASSWORD ~* &* +@all
+ACL SETUSER default on nopass resetkeys ~cluster/* ~node/* ~module/* resetchannels &* nocommands +@read +@connection +subscribe +psubscribe -@admin
+ACL
+
 "$NSCORE" tcp-proxy --listen "127.0.0.1:$PROXY_PORT" --upstream "127.0.0.1:$REDIS_PORT" \
   --metrics-address "127.0.0.1:$METRICS_PORT" 2> >(tee "$ROOT/tcp-proxy.log" >&2) &
 pids+=($!)
@@ -47,9 +59,12 @@ nscore local stack is up (Ctrl-C stops it):
   nscore tcp-proxy     127.0.0.1:$PROXY_PORT -> 127.0.0.1:$REDIS_PORT
   metrics              http://127.0.0.1:$METRICS_PORT/metrics
 
-Try:
-  redis-cli -p $PROXY_PORT set greeting hello
-  redis-cli -p $PROXY_PORT get greeting
+Redis has the platform's ACL users: \`default\` reads public keys only, \`cluster\`
+writes (its password is in run/cluster.env). Try:
+  $NSCORE redis --env-file run/cluster.env SET cluster/greeting hello
+  REDIS_ADDRESS=127.0.0.1:$REDIS_PORT $NSCORE redis GET cluster/greeting
+  REDIS_ADDRESS=127.0.0.1:$REDIS_PORT $NSCORE redis SET cluster/x 1    # fails: needs credentials
+  redis-cli -p $PROXY_PORT get cluster/greeting                    # through the tcp-proxy
   curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep nscore_
 
 MSG

@@ -66,6 +66,13 @@ public final class ExternalProcess: @unchecked Sendable {
         return r == 0
     }
 
+    /// Waits up to `timeout` for the process to exit by itself (killed after that).
+    /// - Returns: the exit status.
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32 {
+        await stop(signal: 0, timeout: timeout)
+    }
+
     /// Sends `signal` and waits up to `timeout` for the exit; kills it after that.
     /// - Returns: the exit status (128+N when killed by signal N).
     @discardableResult

@@ -38,8 +38,13 @@ public final class RedisRoutingClient: RedisBlockingCommandSending {
         try client(for: router.route(arguments).route, command: arguments.first?.lowercasedName ?? "")
     }
 
+    /// Routes and runs one command. A blocking command (table flag) runs on
+    /// a leased connection with its own timeout plus the margin, never on the pool.
     public func send<Argument: RedisEncodable>(_ arguments: [Argument], timeout: TimeAmount?) async throws(RedisClientError) -> RESPToken {
-        try await client(for: arguments).send(arguments, timeout: timeout)
+        if let info = RedisCommandTable.info(for: arguments), info.isBlocking {
+            return try await blocking(arguments, serverTimeout: info.blockingTimeout(in: arguments))
+        }
+        return try await client(for: arguments).send(arguments, timeout: timeout)
     }
 
     /// A batch goes to one side so that it stays in order and in one write:
