@@ -143,3 +143,54 @@ struct RESPCommandEncoderTests {
                                        .bulkString(ByteBuffer(string: "välue")), .bulkString(ByteBuffer(string: String(repeating: "x", count: 12)))]))
     }
 }
+
+@Suite("Resumable parsing")
+struct ResumableParsingTests {
+    @Test("the corpus fed one byte at a time decodes the same")
+    func byteByByte() throws {
+        let bytes = Array(corpus.map(\.0).joined().utf8)
+        var decoder = RESPTokenDecoder()
+        var buffer = ByteBuffer()
+        var values: [RESPValue] = []
+        for byte in bytes {
+            buffer.writeInteger(byte)
+            while let token = try decoder.decode(buffer: &buffer) { values.append(token.value) }
+        }
+        #expect(values == corpus.map(\.1))
+        #expect(buffer.readableBytes == 0)
+    }
+
+    @Test("a large aggregate arriving in pieces is validated once: progress moves forward")
+    func progressMoves() throws {
+        var wire = "*1000\r\n"
+        for i in 0..<1000 { wire += "$5\r\nv\(String(format: "%04d", i))\r\n" }
+        let bytes = Array(wire.utf8)
+        var progress = RESPParseProgress()
+        var buffer = ByteBuffer()
+        var token: RESPToken?
+        var chunks = 0
+        for start in stride(from: 0, to: bytes.count, by: 100) {
+            buffer.writeBytes(bytes[start..<min(start + 100, bytes.count)])
+            token = try RESPToken.parse(from: &buffer, limits: .init(), progress: &progress)
+            chunks += 1
+            if token == nil {
+                // Resumes at the first element it has not finished, never behind the bytes it already had.
+                #expect(progress.validatedBytes > start + 100 - 12, "chunk \(chunks)")
+            }
+        }
+        let value = try #require(token).value
+        #expect(value.elements?.count == 1000)
+        #expect(value.elements?.last == .bulkString(ByteBuffer(string: "v0999")))
+    }
+
+    @Test("an error found after resuming names its absolute offset")
+    func errorAfterResume() throws {
+        var progress = RESPParseProgress()
+        var buffer = ByteBuffer(string: "*3\r\n:1\r\n:2\r\n")
+        #expect(try RESPToken.parse(from: &buffer, limits: .init(), progress: &progress) == nil)
+        buffer.writeString(":x\r\n")
+        #expect(throws: RESPParsingError(.malformedInteger, at: 13)) {
+            try RESPToken.parse(from: &buffer, limits: .init(), progress: &progress)
+        }
+    }
+}

@@ -6,6 +6,8 @@ public struct RESPTokenDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = RESPToken
     /// Limits applied to every value.
     public let limits: RESPLimits
+    /// Where validation of a partly received value stopped.
+    private var progress = RESPParseProgress()
 
     /// Creates a decoder with the given limits (Redis's by default).
     public init(limits: RESPLimits = .init()) {
@@ -13,7 +15,7 @@ public struct RESPTokenDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> RESPToken? {
-        try RESPToken.parse(from: &buffer, limits: limits)
+        try RESPToken.parse(from: &buffer, limits: limits, progress: &progress)
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPToken? {
