@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/nscore
 
-.PHONY: all deps build release run test bench fuzz-resp clean help
+.PHONY: all deps build release run test bench bench-resp fuzz-resp clean help
 
 all: build
 
@@ -11,6 +11,7 @@ help:
 	@echo "make run    install missing packages, build release, start a local stack (Ctrl-C stops it)"
 	@echo "make test   install missing packages, build, run every test"
 	@echo "make bench  run the load benchmarks (Benchmarks/), printing ratios to the anchors"
+	@echo "make bench-resp  RESP client vs redis-benchmark vs redis-py (Benchmarks/resp-client.sh)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 
 deps:
@@ -32,6 +33,11 @@ test: deps
 bench: release
 	@scripts/deps.sh --bench
 	@Benchmarks/tcp-proxy.sh $(RELEASE_BIN)
+
+bench-resp: deps
+	@scripts/deps.sh --bench
+	cd Benchmarks && $(SWIFT) build -c release --product RESPClientLoad
+	@Benchmarks/resp-client.sh
 
 FUZZ_SECONDS ?= 600
 fuzz-resp: deps

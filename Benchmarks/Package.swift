@@ -26,5 +26,26 @@ let package = Package(
             path: "Benchmarks/RelayBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "RESPCodecBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RESP", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RESPCodecBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Load generator for resp-client.sh (not an ordo-one benchmark).
+        .executableTarget(
+            name: "RESPClientLoad",
+            dependencies: [
+                .product(name: "RESP", package: "nscore"),
+                .product(name: "Net", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RESPClientLoad"
+        ),
     ]
 )

@@ -13,7 +13,7 @@ packages=(
   systemd                                                # systemd-socket-activate for the socket-activation test
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(haproxy nginx libnginx-mod-stream)
+  packages+=(haproxy nginx libnginx-mod-stream time python3-venv)
 fi
 
 missing=()
