@@ -33,6 +33,20 @@ struct RedisClientTests {
         }
     }
 
+    @Test("an overdue pipeline fails with .timeout per command, its late replies are dropped, the connection stays usable")
+    func pipelineTimeout() async throws {
+        try await withRedisServer(extraArguments: ["--enable-debug-command", "yes"]) { redis in
+            let c = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: group)
+            let results = try await c.pipeline([["DEBUG", "SLEEP", "0.5"], ["PING"]], timeout: .milliseconds(200))
+            #expect(results.count == 2)
+            #expect(throws: RedisClientError.timeout) { try results[0].get() }
+            #expect(throws: RedisClientError.timeout) { try results[1].get() }
+            let echo = try await c.command(["ECHO", "in order"])
+            #expect(echo.value == .bulkString(ByteBuffer(string: "in order")))
+            await c.close()
+        }
+    }
+
     @Test("a blocking pop overdue on our side closes its connection, so a later item is not lost")
     func blockingTimeoutClosesConnection() async throws {
         try await withRedisServer { redis in

@@ -1,11 +1,22 @@
 public import NIOCore
 
-/// A batch of encoded commands and one promise per command, written in one go.
+/// The replies of a batch sent with one promise: every token received, in
+/// order, and the error that cut the batch short (then `tokens` holds fewer
+/// replies than commands were sent).
+public struct RedisBatchReplies: Sendable {
+    public var tokens: [RESPToken]
+    public var error: RedisClientError?
+}
+
+/// A batch of encoded commands, written in one go, with one promise per
+/// command or one promise for the whole batch.
 public struct RedisRequest: Sendable {
     /// The encoded commands.
     public var bytes: ByteBuffer
-    /// One promise per command, in order.
+    /// One promise per command, in order (empty for a batch request).
     public var promises: [EventLoopPromise<RESPToken>]
+    /// For a batch request: how many replies, and the one promise for all.
+    public var batch: (count: Int, promise: EventLoopPromise<RedisBatchReplies>)?
     /// When the replies are overdue (`.distantFuture`: never).
     public var deadline: NIODeadline
     /// Close the connection when the deadline passes: for blocking commands,
@@ -19,6 +30,44 @@ public struct RedisRequest: Sendable {
         self.promises = promises
         self.deadline = deadline
         self.closeOnTimeout = closeOnTimeout
+        self.batch = nil
+    }
+
+    /// Creates a batch request: `count` replies complete one promise, with
+    /// no allocation per command (the pipelined hot path).
+    public init(bytes: ByteBuffer, count: Int, promise: EventLoopPromise<RedisBatchReplies>,
+                deadline: NIODeadline = .distantFuture) {
+        self.bytes = bytes
+        self.promises = []
+        self.batch = (count, promise)
+        self.deadline = deadline
+        self.closeOnTimeout = false
+    }
+}
+
+/// Collects a batch's replies on the event loop.
+final class BatchCollector {
+    let promise: EventLoopPromise<RedisBatchReplies>
+    let count: Int
+    var tokens: [RESPToken] = []
+    var done = false
+
+    init(promise: EventLoopPromise<RedisBatchReplies>, count: Int) {
+        self.promise = promise
+        self.count = count
+        tokens.reserveCapacity(count)
+    }
+
+    func add(_ token: RESPToken) {
+        guard !done else { return }
+        tokens.append(token)
+        if tokens.count == count { finish(nil) }
+    }
+
+    func finish(_ error: RedisClientError?) {
+        guard !done else { return }
+        done = true
+        promise.succeed(RedisBatchReplies(tokens: tokens, error: error))
     }
 }
 
@@ -40,9 +89,17 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
 
     private struct Pending {
         var promise: EventLoopPromise<RESPToken>?
+        var batch: BatchCollector?
         let deadline: NIODeadline
         let closeOnTimeout: Bool
         var timedOut = false
+
+        var isLive: Bool { promise != nil || (batch.map { !$0.done } ?? false) }
+
+        func fail(_ error: RedisClientError) {
+            promise?.fail(error)
+            batch?.finish(error)
+        }
     }
 
     private var pending = CircularBuffer<Pending>(initialCapacity: 16)
@@ -68,11 +125,20 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
         let request = unwrapOutboundIn(data)
         if let failure {
             for p in request.promises { p.fail(failure) }
+            request.batch?.promise.succeed(RedisBatchReplies(tokens: [], error: failure))
         } else {
             for p in request.promises {
                 pending.append(Pending(promise: p, deadline: request.deadline, closeOnTimeout: request.closeOnTimeout))
             }
-            if request.deadline < timerDeadline, !request.promises.isEmpty { arm(request.deadline, context: context) }
+            if let (count, promise) = request.batch {
+                let collector = BatchCollector(promise: promise, count: count)
+                for _ in 0..<count {
+                    pending.append(Pending(batch: collector, deadline: request.deadline, closeOnTimeout: false))
+                }
+                if count == 0 { collector.finish(nil) }
+            }
+            let expecting = !request.promises.isEmpty || (request.batch?.count ?? 0) > 0
+            if request.deadline < timerDeadline, expecting { arm(request.deadline, context: context) }
             context.write(wrapOutboundOut(request.bytes), promise: nil)
         }
         promise?.succeed()
@@ -88,7 +154,7 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
             failAll(.unexpectedReply, context: context)
             return
         }
-        next.promise?.succeed(token)
+        if let batch = next.batch { batch.add(token) } else { next.promise?.succeed(token) }
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -118,7 +184,7 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
         var next = NIODeadline.distantFuture
         var close = false
         for i in pending.indices {
-            guard let promise = pending[i].promise else { continue }
+            guard pending[i].isLive else { continue }
             if pending[i].deadline <= now {
                 if pending[i].closeOnTimeout {
                     // Failed once the socket is closed (failAll), so the caller
@@ -126,7 +192,8 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
                     pending[i].timedOut = true
                     close = true
                 } else {
-                    promise.fail(RedisClientError.timeout)
+                    // Its reply, when it comes, is read and dropped.
+                    pending[i].fail(.timeout)
                     pending[i].promise = nil
                 }
             } else if pending[i].deadline < next {
@@ -145,7 +212,7 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
         timer?.cancel()
         timer = nil
         timerDeadline = .distantFuture
-        while let p = pending.popFirst() { p.promise?.fail(p.timedOut ? RedisClientError.timeout : error) }
+        while let p = pending.popFirst() { p.fail(p.timedOut ? .timeout : error) }
         context?.close(promise: nil)
     }
 }

@@ -130,19 +130,28 @@ public final class RedisConnection: Sendable {
     }
 
     /// Sends a batch in one write; replies come back in order, each a
-    /// token or that command's own error. The whole batch shares one deadline.
+    /// token or that command's own error. The whole batch shares one
+    /// deadline and one promise (no allocation per command).
     public func pipeline<Argument: RedisEncodable>(_ commands: [[Argument]], timeout: TimeAmount? = nil) async throws(RedisClientError) -> [Result<RESPToken, RedisClientError>] {
         let deadline = NIODeadline.now() + (timeout ?? configuration.commandTimeout)
-        let futures = submit(commands, deadline: deadline, closeOnTimeout: false)
-        var results: [Result<RESPToken, RedisClientError>] = []
-        results.reserveCapacity(futures.count)
-        for future in futures {
-            do throws(RedisClientError) {
-                results.append(.success(try await Self.reply(future)))
-            } catch {
-                results.append(.failure(error))
-            }
+        var bytes = channel.allocator.buffer(capacity: commands.count * 32)
+        for command in commands { Argument.encode(command, into: &bytes) }
+        let promise = channel.eventLoop.makePromise(of: RedisBatchReplies.self)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(RedisRequest(bytes: bytes, count: commands.count, promise: promise, deadline: deadline),
+                              promise: written)
+        written.futureResult.whenFailure { _ in
+            promise.succeed(RedisBatchReplies(tokens: [], error: .connectionClosed))
         }
+        let replies: RedisBatchReplies
+        do { replies = try await promise.futureResult.get() } catch { throw .connectionClosed }
+        var results: [Result<RESPToken, RedisClientError>] = []
+        results.reserveCapacity(commands.count)
+        for token in replies.tokens {
+            if let message = token.errorMessage { results.append(.failure(.server(message))) } else { results.append(.success(token)) }
+        }
+        let cut = replies.error ?? .connectionClosed
+        while results.count < commands.count { results.append(.failure(cut)) }
         return results
     }
 
