@@ -142,6 +142,23 @@ struct RESPCommandEncoderTests {
         #expect(token.value == .array([.bulkString(ByteBuffer(string: "SET")), .bulkString(ByteBuffer(string: "key")),
                                        .bulkString(ByteBuffer(string: "välue")), .bulkString(ByteBuffer(string: String(repeating: "x", count: 12)))]))
     }
+
+    @Test("lengths across digit boundaries, empty arguments, appended after existing bytes")
+    func lengths() throws {
+        let sizes = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 10_000, 100_000]
+        let arguments = sizes.map { String(repeating: "a", count: $0) }
+        let expected = "*\(sizes.count)\r\n" + arguments.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+        var buffer = ByteBuffer(string: "prefix")
+        RESPCommandEncoder.encode(arguments, into: &buffer)
+        #expect(String(buffer: buffer) == "prefix" + expected)
+        var raw = ByteBuffer()
+        RESPCommandEncoder.encode(arguments.map { ByteBuffer(string: $0) }, into: &raw)
+        #expect(String(buffer: raw) == expected)
+        var many = ByteBuffer()
+        RESPCommandEncoder.encode(Array(repeating: "x", count: 12_345), into: &many)
+        #expect(String(buffer: many).hasPrefix("*12345\r\n$1\r\nx\r\n"))
+        #expect(many.readableBytes == 8 + 12_345 * 7)
+    }
 }
 
 @Suite("Resumable parsing")

@@ -18,6 +18,15 @@ let benchmarks: @Sendable () -> Void = {
         return buffer
     }
 
+    // The harness's own mallocs per sample: subtract from the figures below.
+    Benchmark("baseline (empty measured loop)") { benchmark in
+        var x = 0
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations { x &+= i }
+        benchmark.stopMeasurement()
+        blackHole(x)
+    }
+
     Benchmark("decode GET reply (token)") { benchmark in
         var buffer = stream(of: "$11\r\nhello world\r\n", count: benchmark.scaledIterations.count)
         var decoder = RESPTokenDecoder()
