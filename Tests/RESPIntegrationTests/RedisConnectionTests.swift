@@ -136,3 +136,46 @@ final class GarbageHandler: ChannelInboundHandler, Sendable {
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "?garbage\r\n")), promise: nil)
     }
 }
+
+@Suite("Handshake fallback and pipeline builder")
+struct HandshakeFallbackTests {
+    @Test("a server without HELLO gets RESP2 AUTH + CLIENT SETNAME, and works")
+    func resp2Fallback() async throws {
+        try await withRedisServer(extraArguments: ["--rename-command", "HELLO", ""]) { redis in
+            let admin = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: .singletonMultiThreadedEventLoopGroup)
+            #expect(admin.protocolVersion == 2)
+            _ = try await admin.command(["ACL", "SETUSER", "module/m1", "on", ">pw", "~module/m1/*", "+@all"])
+            let c = try await RedisConnection.connect(
+                host: "127.0.0.1", port: redis.port,
+                configuration: .init(username: "module/m1", password: "pw", clientName: "agent-m1", database: 0),
+                group: .singletonMultiThreadedEventLoopGroup)
+            #expect(c.protocolVersion == 2)
+            #expect(try await c.command(["ACL", "WHOAMI"]).value.string == "module/m1")
+            #expect(try await c.command(["CLIENT", "GETNAME"]).value.string == "agent-m1")
+            // RESP2 renders HGETALL as a flat array; the helper reads both shapes.
+            _ = try await c.command(["HSET", "module/m1/h", "a", "1"])
+            #expect(try await c.hgetall("module/m1/h") == ["a": "1"])
+            let wrong = RedisConnectionConfiguration(username: "module/m1", password: "bad")
+            await #expect(throws: RedisClientError.self) {
+                _ = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, configuration: wrong,
+                                                      group: .singletonMultiThreadedEventLoopGroup)
+            }
+            await c.close()
+            await admin.close()
+        }
+    }
+
+    @Test("pipeline { } builds one batch")
+    func builder() async throws {
+        try await withRedisServer { redis in
+            let c = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: .singletonMultiThreadedEventLoopGroup)
+            let results = try await c.pipeline { p in
+                p.add("SET", "k", "1")
+                p.add("INCR", "k")
+                p.add(["GET", "k"])
+            }
+            #expect(try results.map { try $0.get().value } == [.simpleString(ByteBuffer(string: "OK")), .integer(2), .bulkString(ByteBuffer(string: "2"))])
+            await c.close()
+        }
+    }
+}

@@ -31,3 +31,30 @@ extension RedisConnection: RedisCommandSending {
         try await command(arguments, timeout: timeout)
     }
 }
+
+/// Commands collected for one write: `try await redis.pipeline { $0.add("SET", "k", "v"); $0.add("INCR", "n") }`.
+public struct RedisPipeline: Sendable {
+    /// The commands, in order.
+    public private(set) var commands: [[String]] = []
+
+    /// Adds one command.
+    public mutating func add(_ arguments: String...) {
+        commands.append(arguments)
+    }
+
+    /// Adds one command given as an array.
+    public mutating func add(_ arguments: [String]) {
+        commands.append(arguments)
+    }
+}
+
+extension RedisCommandSending {
+    /// Builds a batch with `build`, sends it in one write on one connection
+    /// and returns one result per command, in order.
+    public func pipeline(timeout: TimeAmount? = nil,
+                         _ build: (inout RedisPipeline) -> Void) async throws(RedisClientError) -> [Result<RESPToken, RedisClientError>] {
+        var batch = RedisPipeline()
+        build(&batch)
+        return try await pipeline(batch.commands, timeout: timeout)
+    }
+}
