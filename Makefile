@@ -28,7 +28,7 @@ run: release
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@scripts/test.sh
 
 bench: release
 	@scripts/deps.sh --bench

@@ -12,7 +12,7 @@ private func endpoint(_ redis: RedisServer, timeout: TimeAmount = .seconds(5)) -
                   configuration: .init(commandTimeout: timeout, blockingMargin: .milliseconds(300)))
 }
 
-@Suite("Redis client: timeouts, reconnect, pool, pub/sub")
+@Suite("Redis client: timeouts, reconnect, pool, pub/sub", .timeLimit(.minutes(3)))
 struct RedisClientTests {
     @Test("an overdue command fails with .timeout, the replies after it keep their order")
     func commandTimeout() async throws {

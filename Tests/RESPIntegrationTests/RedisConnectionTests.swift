@@ -6,7 +6,7 @@ import Testing
 
 private let group = MultiThreadedEventLoopGroup.singleton
 
-@Suite("Redis connection against a real redis-server")
+@Suite("Redis connection against a real redis-server", .timeLimit(.minutes(3)))
 struct RedisConnectionTests {
     @Test("HELLO 3, commands and values")
     func basics() async throws {
@@ -105,7 +105,7 @@ struct RedisConnectionTests {
     }
 }
 
-@Suite("Redis connection against a misbehaving server")
+@Suite("Redis connection against a misbehaving server", .timeLimit(.minutes(3)))
 struct RedisUnexpectedReplyTests {
     @Test("a reply nobody asked for closes the connection with a clear error")
     func unsolicited() async throws {
@@ -137,7 +137,7 @@ final class GarbageHandler: ChannelInboundHandler, Sendable {
     }
 }
 
-@Suite("Handshake fallback and pipeline builder")
+@Suite("Handshake fallback and pipeline builder", .timeLimit(.minutes(3)))
 struct HandshakeFallbackTests {
     @Test("a server without HELLO gets RESP2 AUTH + CLIENT SETNAME, and works")
     func resp2Fallback() async throws {

@@ -6,7 +6,7 @@ import Testing
 
 private let group = MultiThreadedEventLoopGroup.singleton
 
-@Suite("Typed helpers, transactions, SCAN and RESP3 types against a real redis-server")
+@Suite("Typed helpers, transactions, SCAN and RESP3 types against a real redis-server", .timeLimit(.minutes(3)))
 struct RedisHelpersTests {
     @Test("every RESP3 type the server can send decodes (DEBUG PROTOCOL)")
     func serverTypes() async throws {

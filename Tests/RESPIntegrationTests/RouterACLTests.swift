@@ -8,7 +8,7 @@ import Testing
 /// router sends to the read-only endpoint must be allowed there, and a
 /// command the `default` user may run must not be sent to the leader for a
 /// reason the ACL contradicts.
-@Suite("Router against the real ACL")
+@Suite("Router against the real ACL", .timeLimit(.minutes(3)))
 struct RouterACLTests {
     /// A command line that satisfies the arity, with every argument `key`
     /// and key counts set to 1.

@@ -13,7 +13,7 @@ private func calls(_ command: String, _ stats: String) -> Int {
     return Int(field) ?? 0
 }
 
-@Suite("Routing client against a leader and its replica")
+@Suite("Routing client against a leader and its replica", .timeLimit(.minutes(3)))
 struct RoutingClientTests {
     @Test("writes land on the leader, public reads on the replica, private reads on the leader; no ACL error")
     func routing() async throws {

@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@Suite("tcp-proxy listener: limit, idle timeout, graceful drain")
+@Suite("tcp-proxy listener: limit, idle timeout, graceful drain", .timeLimit(.minutes(3)))
 struct ListenerTests {
     @Test("connections beyond the limit are refused and counted")
     func connectionLimit() async throws {

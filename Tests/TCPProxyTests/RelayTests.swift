@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@Suite("tcp-proxy relay over real sockets")
+@Suite("tcp-proxy relay over real sockets", .timeLimit(.minutes(3)))
 struct RelayTests {
     @Test("bytes relay both ways intact, 1 byte to 64 MiB", arguments: [1, 1000, 65_537, 1 << 20, 64 << 20])
     func relayBothWays(size: Int) async throws {

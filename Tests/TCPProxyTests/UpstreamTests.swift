@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@Suite("tcp-proxy upstream choice, timeouts and TLS")
+@Suite("tcp-proxy upstream choice, timeouts and TLS", .timeLimit(.minutes(3)))
 struct UpstreamTests {
     @Test("fails over to the second upstream when the first refuses")
     func failover() async throws {
@@ -103,7 +103,7 @@ struct UpstreamTests {
     }
 }
 
-@Suite("tcp-proxy bad input before the upstream is ready")
+@Suite("tcp-proxy bad input before the upstream is ready", .timeLimit(.minutes(3)))
 struct EarlyInputTests {
     @Test("a client that floods and half-closes before its upstream answers is closed, not buffered")
     func earlyFloodIsBounded() async throws {

@@ -11,7 +11,7 @@ private func nscoreRedis(_ arguments: [String], environment: [String: String]) a
     return (status, process.log)
 }
 
-@Suite("nscore redis")
+@Suite("nscore redis", .timeLimit(.minutes(3)))
 struct RedisCommandTests {
     @Test("prints like redis-cli (terminal and raw formats) for every reply shape")
     func likeRedisCLI() async throws {

@@ -2,7 +2,7 @@ import Foundation
 import NetTestSupport
 import Testing
 
-@Suite("nscore tcp-proxy as a process", .serialized)
+@Suite("nscore tcp-proxy as a process", .serialized, .timeLimit(.minutes(3)))
 struct TCPProxyCommandTests {
     @Test("under systemd: READY=1, relays real Redis traffic, STOPPING=1 on SIGTERM, journal priorities")
     func systemdLifecycle() async throws {
@@ -94,7 +94,7 @@ struct TCPProxyCommandTests {
     }
 }
 
-@Suite("nscore tcp-proxy with systemd socket activation")
+@Suite("nscore tcp-proxy with systemd socket activation", .timeLimit(.minutes(3)))
 struct SocketActivationTests {
     @Test("--listen systemd serves on the socket systemd passed")
     func socketActivated() async throws {

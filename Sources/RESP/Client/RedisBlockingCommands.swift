@@ -28,7 +28,7 @@ extension RedisBlockingCommandSending {
     /// `BRPOP key… timeout`: the list and the popped value, nil on timeout.
     /// `timeout` nil blocks until an item comes.
     public func brpop(_ keys: [String], timeout: TimeAmount?) async throws(RedisClientError) -> (key: String, value: String)? {
-        let reply = try await blocking(["BRPOP"] + keys + [timeout.map(seconds) ?? "0"], serverTimeout: timeout).value
+        let reply = try await blocking(["brpop"] + keys + [timeout.map(seconds) ?? "0"], serverTimeout: timeout).value
         if reply == .null { return nil }
         guard let e = reply.elements, e.count == 2, let key = e[0].string, let value = e[1].string else {
             throw .unexpectedType(expected: "[key, value]", got: reply.typeName)
@@ -39,7 +39,7 @@ extension RedisBlockingCommandSending {
     /// `BLMOVE source destination from to timeout`: the moved value, nil on timeout.
     public func blmove(from source: String, to destination: String, _ fromEnd: RedisListEnd, _ toEnd: RedisListEnd,
                        timeout: TimeAmount?) async throws(RedisClientError) -> String? {
-        let reply = try await blocking(["BLMOVE", source, destination, fromEnd.rawValue, toEnd.rawValue,
+        let reply = try await blocking(["blmove", source, destination, fromEnd.rawValue, toEnd.rawValue,
                                         timeout.map(seconds) ?? "0"], serverTimeout: timeout).value
         if reply == .null { return nil }
         guard let value = reply.string else { throw .unexpectedType(expected: "string", got: reply.typeName) }

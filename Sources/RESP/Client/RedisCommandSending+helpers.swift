@@ -34,19 +34,19 @@ extension RedisCommandSending {
 
     /// `GET key`: the value, nil when the key does not exist.
     public func get(_ key: String) async throws(RedisClientError) -> String? {
-        try await optionalString(["GET", key])
+        try await optionalString(["get", key])
     }
 
     /// `SET key value [EX seconds] [NX|XX]`; false when the condition stopped the write.
     @discardableResult
     public func set(_ key: String, _ value: String, expireSeconds: Int? = nil,
                     condition: RedisSetCondition = .always) async throws(RedisClientError) -> Bool {
-        var command = ["SET", key, value]
-        if let expireSeconds { command += ["EX", String(expireSeconds)] }
+        var command = ["set", key, value]
+        if let expireSeconds { command += ["ex", String(expireSeconds)] }
         switch condition {
         case .always: break
-        case .ifNotExists: command.append("NX")
-        case .ifExists: command.append("XX")
+        case .ifNotExists: command.append("nx")
+        case .ifExists: command.append("xx")
         }
         return try await self.value(command) != .null
     }
@@ -54,28 +54,28 @@ extension RedisCommandSending {
     /// `DEL key…`: how many keys were removed.
     @discardableResult
     public func del(_ keys: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["DEL"] + keys)
+        try await integer(["del"] + keys)
     }
 
     /// `EXISTS key…`: how many of the keys exist.
     public func exists(_ keys: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["EXISTS"] + keys)
+        try await integer(["exists"] + keys)
     }
 
     /// `EXPIRE key seconds`: false when the key does not exist.
     @discardableResult
     public func expire(_ key: String, seconds: Int) async throws(RedisClientError) -> Bool {
-        try await integer(["EXPIRE", key, String(seconds)]) == 1
+        try await integer(["expire", key, String(seconds)]) == 1
     }
 
     /// `TTL key`: seconds left, -1 without expiry, -2 when the key does not exist.
     public func ttl(_ key: String) async throws(RedisClientError) -> Int {
-        try await integer(["TTL", key])
+        try await integer(["ttl", key])
     }
 
     /// `MGET key…`: one value (or nil) per key, in order.
     public func mget(_ keys: [String]) async throws(RedisClientError) -> [String?] {
-        let v = try await value(["MGET"] + keys)
+        let v = try await value(["mget"] + keys)
         guard let e = v.elements else { throw .unexpectedType(expected: "array", got: v.typeName) }
         return e.map(\.string)
     }
@@ -85,23 +85,23 @@ extension RedisCommandSending {
     /// `HSET key field value…`: how many fields were added.
     @discardableResult
     public func hset(_ key: String, _ fields: KeyValuePairs<String, String>) async throws(RedisClientError) -> Int {
-        try await integer(["HSET", key] + fields.flatMap { [$0.key, $0.value] })
+        try await integer(["hset", key] + fields.flatMap { [$0.key, $0.value] })
     }
 
     /// `HSET key field value…` from a dictionary.
     @discardableResult
     public func hset(_ key: String, _ fields: [String: String]) async throws(RedisClientError) -> Int {
-        try await integer(["HSET", key] + fields.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
+        try await integer(["hset", key] + fields.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] })
     }
 
     /// `HGET key field`.
     public func hget(_ key: String, _ field: String) async throws(RedisClientError) -> String? {
-        try await optionalString(["HGET", key, field])
+        try await optionalString(["hget", key, field])
     }
 
     /// `HGETALL key`: empty when the key does not exist.
     public func hgetall(_ key: String) async throws(RedisClientError) -> [String: String] {
-        let v = try await value(["HGETALL", key])
+        let v = try await value(["hgetall", key])
         guard let pairs = v.pairs else { throw .unexpectedType(expected: "map", got: v.typeName) }
         var result: [String: String] = [:]
         for (k, value) in pairs { if let k = k.string, let value = value.string { result[k] = value } }
@@ -111,7 +111,7 @@ extension RedisCommandSending {
     /// `HDEL key field…`: how many fields were removed.
     @discardableResult
     public func hdel(_ key: String, _ fields: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["HDEL", key] + fields)
+        try await integer(["hdel", key] + fields)
     }
 
     // MARK: lists
@@ -119,24 +119,24 @@ extension RedisCommandSending {
     /// `LPUSH key value…`: the new length.
     @discardableResult
     public func lpush(_ key: String, _ values: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["LPUSH", key] + values)
+        try await integer(["lpush", key] + values)
     }
 
     /// `RPUSH key value…`: the new length.
     @discardableResult
     public func rpush(_ key: String, _ values: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["RPUSH", key] + values)
+        try await integer(["rpush", key] + values)
     }
 
     /// `LRANGE key start stop`.
     public func lrange(_ key: String, _ start: Int, _ stop: Int) async throws(RedisClientError) -> [String] {
-        try await strings(["LRANGE", key, String(start), String(stop)])
+        try await strings(["lrange", key, String(start), String(stop)])
     }
 
     /// `LREM key count value`: how many were removed.
     @discardableResult
     public func lrem(_ key: String, count: Int, _ value: String) async throws(RedisClientError) -> Int {
-        try await integer(["LREM", key, String(count), value])
+        try await integer(["lrem", key, String(count), value])
     }
 
     // MARK: sets
@@ -144,18 +144,18 @@ extension RedisCommandSending {
     /// `SADD key member…`: how many were added.
     @discardableResult
     public func sadd(_ key: String, _ members: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["SADD", key] + members)
+        try await integer(["sadd", key] + members)
     }
 
     /// `SREM key member…`: how many were removed.
     @discardableResult
     public func srem(_ key: String, _ members: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["SREM", key] + members)
+        try await integer(["srem", key] + members)
     }
 
     /// `SMEMBERS key`, sorted (Redis returns them in no order).
     public func smembers(_ key: String) async throws(RedisClientError) -> [String] {
-        try await strings(["SMEMBERS", key]).sorted()
+        try await strings(["smembers", key]).sorted()
     }
 
     // MARK: pub/sub, server, ACL
@@ -163,46 +163,46 @@ extension RedisCommandSending {
     /// `PUBLISH channel message`: how many subscribers received it (on this server).
     @discardableResult
     public func publish(_ channel: String, _ message: String) async throws(RedisClientError) -> Int {
-        try await integer(["PUBLISH", channel, message])
+        try await integer(["publish", channel, message])
     }
 
     /// `INFO [section]` as text.
     public func info(_ section: String? = nil) async throws(RedisClientError) -> String {
-        try await optionalString(["INFO"] + (section.map { [$0] } ?? [])) ?? ""
+        try await optionalString(["info"] + (section.map { [$0] } ?? [])) ?? ""
     }
 
     /// `ROLE`: `master`, `slave` or `sentinel`.
     public func role() async throws(RedisClientError) -> String {
-        let v = try await value(["ROLE"])
+        let v = try await value(["role"])
         guard let role = v.elements?.first?.string else { throw .unexpectedType(expected: "array", got: v.typeName) }
         return role
     }
 
     /// `CLIENT LIST` as text, one line per connection.
     public func clientList() async throws(RedisClientError) -> String {
-        try await optionalString(["CLIENT", "LIST"]) ?? ""
+        try await optionalString(["client", "list"]) ?? ""
     }
 
     /// `CLIENT SETNAME name` (on whichever connection runs it: use a
     /// connection's own configuration for a name that must stick).
     public func clientSetName(_ name: String) async throws(RedisClientError) {
-        _ = try await value(["CLIENT", "SETNAME", name])
+        _ = try await value(["client", "setname", name])
     }
 
     /// `ACL SETUSER name rule…`.
     public func aclSetUser(_ name: String, rules: [String]) async throws(RedisClientError) {
-        _ = try await value(["ACL", "SETUSER", name] + rules)
+        _ = try await value(["acl", "setuser", name] + rules)
     }
 
     /// `ACL DELUSER name…`: how many users were deleted.
     @discardableResult
     public func aclDelUser(_ names: [String]) async throws(RedisClientError) -> Int {
-        try await integer(["ACL", "DELUSER"] + names)
+        try await integer(["acl", "deluser"] + names)
     }
 
     /// `ACL LIST`: one rule line per user.
     public func aclList() async throws(RedisClientError) -> [String] {
-        try await strings(["ACL", "LIST"])
+        try await strings(["acl", "list"])
     }
 
     // MARK: transactions and iteration
@@ -213,7 +213,7 @@ extension RedisCommandSending {
     /// use ``RedisClient/withExclusiveConnection(timeout:_:)``).
     /// - Throws: `.server("EXECABORT …")` when a command was refused while queueing.
     public func transaction(_ commands: [[String]]) async throws(RedisClientError) -> [RESPValue]? {
-        let replies = try await pipeline([["MULTI"]] + commands + [["EXEC"]], timeout: nil)
+        let replies = try await pipeline([["multi"]] + commands + [["exec"]], timeout: nil)
         let exec = try replies[replies.count - 1].get().value
         if exec == .null { return nil }
         guard let results = exec.elements else { throw .unexpectedType(expected: "array", got: exec.typeName) }
@@ -248,9 +248,9 @@ public struct RedisScanSequence<Sender: RedisCommandSending>: AsyncSequence, Sen
             while page.isEmpty {
                 if started && cursor == "0" { return nil }
                 started = true
-                var command = ["SCAN", cursor, "COUNT", String(sequence.count)]
-                if let match = sequence.match { command += ["MATCH", match] }
-                if let type = sequence.type { command += ["TYPE", type] }
+                var command = ["scan", cursor, "count", String(sequence.count)]
+                if let match = sequence.match { command += ["match", match] }
+                if let type = sequence.type { command += ["type", type] }
                 let reply = try await sequence.sender.send(command, timeout: nil).value
                 guard let parts = reply.elements, parts.count == 2, let next = parts[0].string, let keys = parts[1].elements else {
                     throw .unexpectedType(expected: "SCAN reply [cursor, keys]", got: reply.typeName)

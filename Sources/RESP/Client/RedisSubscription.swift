@@ -108,8 +108,8 @@ public final class RedisSubscription: AsyncSequence, Sendable {
             if closed { await connection.close(); throw .clientClosed }
             if state.withLock({ $0.paused }) { connection.channel.setOption(.autoRead, value: false).whenComplete { _ in } }
             var bytes = connection.channel.allocator.buffer(capacity: 64)
-            if !channels.isEmpty { RESPCommandEncoder.encode(["SUBSCRIBE"] + channels, into: &bytes) }
-            if !patterns.isEmpty { RESPCommandEncoder.encode(["PSUBSCRIBE"] + patterns, into: &bytes) }
+            if !channels.isEmpty { RESPCommandEncoder.encode(["subscribe"] + channels, into: &bytes) }
+            if !patterns.isEmpty { RESPCommandEncoder.encode(["psubscribe"] + patterns, into: &bytes) }
             connection.channel.writeAndFlush(RedisRequest(bytes: bytes, promises: []), promise: nil)
             connection.closeFuture.whenComplete { _ in ready.fail(RedisClientError.connectionClosed) }
             let timeout = connection.channel.eventLoop.scheduleTask(in: endpoint.configuration.commandTimeout) {
