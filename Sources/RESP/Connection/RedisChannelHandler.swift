@@ -71,9 +71,11 @@ final class BatchCollector {
     }
 }
 
-/// Matches replies to pipelined commands in order. Sits after a
-/// `ByteToMessageHandler(RESPTokenDecoder)`. A protocol error or a closed
-/// connection fails every pending command with a typed error.
+/// Frames replies with ``RESPTokenDecoder`` and matches them to pipelined
+/// commands in order. It decodes the bytes itself (rather than behind a
+/// `ByteToMessageHandler`) so that no reply is boxed in an `NIOAny` on the
+/// way. A protocol error or a closed connection fails every pending
+/// command with a typed error.
 ///
 /// Timeouts use one timer, armed for the earliest deadline: an overdue
 /// command fails with ``RedisClientError/timeout``; its reply, if it comes
@@ -83,7 +85,7 @@ final class BatchCollector {
 /// Push messages (RESP3 `>`; in subscriber mode also RESP2 `message`
 /// arrays) go to `onPush` when set; without it, RESP3 pushes are dropped.
 public final class RedisChannelHandler: ChannelDuplexHandler {
-    public typealias InboundIn = RESPToken
+    public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = RedisRequest
     public typealias OutboundOut = ByteBuffer
 
@@ -103,16 +105,21 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     private var pending = CircularBuffer<Pending>(initialCapacity: 16)
+    private var decoder: RESPTokenDecoder
+    /// Bytes received and not yet framed into a reply.
+    private var received: ByteBuffer?
     private var failure: RedisClientError?
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
     private let onPush: (@Sendable (RESPToken) -> Void)?
     private let isPush: @Sendable (RESPToken) -> Bool
 
-    /// Creates the handler. `onPush` receives push messages on the event loop;
-    /// `isPush` decides which tokens are pushes (RESP3 `>` by default).
-    public init(onPush: (@Sendable (RESPToken) -> Void)? = nil,
+    /// Creates the handler. `limits` bound every reply; `onPush` receives
+    /// push messages on the event loop; `isPush` decides which tokens are
+    /// pushes (RESP3 `>` by default).
+    public init(limits: RESPLimits = .init(), onPush: (@Sendable (RESPToken) -> Void)? = nil,
                 isPush: @escaping @Sendable (RESPToken) -> Bool = { $0.isPush }) {
+        self.decoder = RESPTokenDecoder(limits: limits)
         self.onPush = onPush
         self.isPush = isPush
     }
@@ -145,7 +152,36 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let token = unwrapInboundIn(data)
+        let bytes = unwrapInboundIn(data)
+        if received == nil {
+            received = bytes
+        } else {
+            received!.writeImmutableBuffer(bytes)
+        }
+        // Completing a promise may run callbacks that close the channel:
+        // stop framing as soon as the connection has failed.
+        while failure == nil, var buffer = received {
+            received = nil  // keep the buffer uniquely referenced while decoding
+            let token: RESPToken?
+            do {
+                token = try decoder.decode(buffer: &buffer)
+            } catch let error as RESPParsingError {
+                failAll(.protocolError(error), context: context)
+                return
+            } catch {
+                failAll(.connectionClosed, context: context)
+                return
+            }
+            if buffer.readableBytes > 0 {
+                if buffer.readerIndex > 64 << 10 && buffer.readerIndex > buffer.capacity / 2 { buffer.discardReadBytes() }
+                received = buffer
+            }
+            guard let token else { return }
+            handle(token, context: context)
+        }
+    }
+
+    private func handle(_ token: RESPToken, context: ChannelHandlerContext) {
         if isPush(token) {
             onPush?(token)
             return
@@ -158,7 +194,7 @@ public final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll((error as? RESPParsingError).map { .protocolError($0) } ?? .connectionClosed, context: context)
+        failAll(.connectionClosed, context: context)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {

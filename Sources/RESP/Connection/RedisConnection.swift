@@ -79,8 +79,7 @@ public final class RedisConnection: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(RESPTokenDecoder(limits: limits)))
-                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(onPush: onPush, isPush: isPush))
+                            RedisChannelHandler(limits: limits, onPush: onPush, isPush: isPush))
                     }
                 }
                 .connect(host: host, port: port).get()
