@@ -67,8 +67,20 @@ struct RedisClientTests {
             // A pop that the server ends itself returns nil and keeps the connection.
             let none = try await client.blocking(["BRPOP", "empty", "0.1"], serverTimeout: .milliseconds(100))
             #expect(none.value == .null)
-            let popped = try await client.blocking(["BRPOP", "q", "1"], serverTimeout: .seconds(1))
+            let popped = try await client.send("BRPOP", "q", "1")
             #expect(popped.value == .array([.bulkString(ByteBuffer(string: "q")), .bulkString(ByteBuffer(string: "item"))]))
+            // Through plain send a blocking command is diverted to a leased
+            // connection: the one pooled connection stays free meanwhile.
+            let single = RedisClient(endpoint: endpoint(redis), group: group, poolSize: 1)
+            _ = try await single.send("PING")
+            async let blocked = single.send("BRPOP", "empty", "1")
+            try await Task.sleep(for: .milliseconds(100))  // the BRPOP is on the wire
+            let started = ContinuousClock.now
+            let ping = try await single.send("PING")
+            #expect(ping.value == .simpleString(ByteBuffer(string: "PONG")))
+            #expect(ContinuousClock.now - started < .milliseconds(500), "PING waited behind the BRPOP")
+            #expect(try await blocked.value == .null)
+            await single.close()
             await client.close()
         }
     }

@@ -46,7 +46,14 @@ public final class RedisClient: RedisCommandSending {
         return try await slots[index % slots.count].connection(deadline: deadline)
     }
 
+    /// Runs one command on the pool; a blocking command (`BRPOP`, `XREAD
+    /// BLOCK`…) is diverted to ``blocking(_:serverTimeout:)`` so that it
+    /// never stalls a shared connection.
     public func send<Argument: RedisEncodable>(_ arguments: [Argument], timeout: TimeAmount?) async throws(RedisClientError) -> RESPToken {
+        if let first = arguments.first?.bytes.first, first | 0x20 == UInt8(ascii: "b") || first | 0x20 == UInt8(ascii: "x"),
+           let info = RedisCommandTable.info(for: arguments), info.isBlocking {
+            return try await blocking(arguments, serverTimeout: info.blockingTimeout(in: arguments))
+        }
         let deadline = deadline(timeout)
         let connection = try await pooled(deadline: deadline)
         return try await RedisConnection.reply(connection.submit([arguments], deadline: deadline, closeOnTimeout: false)[0])

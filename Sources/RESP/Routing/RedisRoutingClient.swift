@@ -38,13 +38,10 @@ public final class RedisRoutingClient: RedisBlockingCommandSending {
         try client(for: router.route(arguments).route, command: arguments.first?.lowercasedName ?? "")
     }
 
-    /// Routes and runs one command. A blocking command (table flag) runs on
-    /// a leased connection with its own timeout plus the margin, never on the pool.
+    /// Routes and runs one command (a blocking one is diverted by ``RedisClient``
+    /// to a leased connection with its own timeout plus the margin).
     public func send<Argument: RedisEncodable>(_ arguments: [Argument], timeout: TimeAmount?) async throws(RedisClientError) -> RESPToken {
-        if let info = RedisCommandTable.info(for: arguments), info.isBlocking {
-            return try await blocking(arguments, serverTimeout: info.blockingTimeout(in: arguments))
-        }
-        return try await client(for: arguments).send(arguments, timeout: timeout)
+        try await client(for: arguments).send(arguments, timeout: timeout)
     }
 
     /// A batch goes to one side so that it stays in order and in one write:
