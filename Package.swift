@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Net", targets: ["Net"]),
         .library(name: "TCPProxy", targets: ["TCPProxy"]),
         .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "JSON", targets: ["JSON"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
@@ -68,6 +69,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+
+        // JSON: an order-keeping JSON value, parser and serializer (task data, schemas).
+        .target(name: "JSON", swiftSettings: strict),
 
         // Services.
         .target(
@@ -141,6 +145,10 @@ let package = Package(
             name: "RESPIntegrationTests",
             dependencies: ["RESP", "NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSON"]
         ),
         .testTarget(
             name: "SystemLibraryTests",
