@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/nscore
 
-.PHONY: all deps build release run test bench bench-resp fuzz-resp clean help
+.PHONY: all deps build release run test bench bench-resp clean help
 
 all: build
 
@@ -13,6 +13,7 @@ help:
 	@echo "make bench  run the load benchmarks (Benchmarks/), printing ratios to the anchors"
 	@echo "make bench-resp  RESP client vs redis-benchmark vs redis-py (Benchmarks/resp-client.sh)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
+	@echo "make fuzz-json  libFuzzer on the JSON parser for FUZZ_SECONDS (default 600)"
 
 deps:
 	@scripts/deps.sh
@@ -40,10 +41,13 @@ bench-resp: deps
 	@Benchmarks/resp-client.sh
 
 FUZZ_SECONDS ?= 600
-fuzz-resp: deps
-	cd Fuzz && $(SWIFT) build -c debug --product RESPTokenFuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
-	mkdir -p Fuzz/crashes Fuzz/corpus/resp-run
-	Fuzz/.build/debug/RESPTokenFuzzer Fuzz/corpus/resp-run Fuzz/corpus/resp -max_total_time=$(FUZZ_SECONDS) \
+FUZZER_resp := RESPTokenFuzzer
+FUZZER_json := JSONFuzzer
+# make fuzz-resp | make fuzz-json: libFuzzer (+ASan) on one parser, corpus grown in Fuzz/corpus/<name>-run.
+fuzz-%: deps
+	cd Fuzz && $(SWIFT) build -c debug --product $(FUZZER_$*) -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+	mkdir -p Fuzz/crashes Fuzz/corpus/$*-run
+	Fuzz/.build/debug/$(FUZZER_$*) Fuzz/corpus/$*-run Fuzz/corpus/$* -max_total_time=$(FUZZ_SECONDS) \
 	  -max_len=4096 -artifact_prefix=Fuzz/crashes/ -print_final_stats=1
 
 clean:

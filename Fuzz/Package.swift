@@ -4,6 +4,7 @@ import PackageDescription
 // libFuzzer targets for nscore's parsers. Its own package: a fuzzer has no
 // main() and is built with -sanitize=fuzzer, which `make test` must not do.
 //   make fuzz-resp            (10 minutes by default; FUZZ_SECONDS=N to change)
+//   make fuzz-json            (same, for the JSON parser)
 let package = Package(
     name: "nscore-fuzz",
     platforms: [.macOS(.v14)],
@@ -18,6 +19,10 @@ let package = Package(
                 .product(name: "RESP", package: "nscore"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .executableTarget(
+            name: "JSONFuzzer",
+            dependencies: [.product(name: "JSON", package: "nscore")]
         ),
     ]
 )

@@ -114,6 +114,8 @@ struct JSONParser {
             guard digits(&self) > 0 else { throw error("expected exponent digits") }
         }
         guard let d = Double(String(decoding: bytes[start..<i], as: UTF8.self)) else { throw error("bad number") }
+        // 1e400 reads as infinity, which JSON cannot write back: refuse it.
+        guard d.isFinite else { i = start; throw error("number out of range") }
         return d
     }
 

@@ -27,6 +27,8 @@ struct JSONValueTests {
 
     @Test("bad input names the offset", arguments: [
         ("", 0), ("[1,", 3), ("{\"a\" 1}", 5), ("01", 1), ("1.", 2), ("\"\u{1}\"", 1), ("[1] x", 4), ("nul", 0), ("\"\\x\"", 3),
+        // Found by the fuzzer: it read as infinity and serialized as null.
+        ("[1e333333]", 1),
     ])
     func errors(text: String, offset: Int) {
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
