@@ -13,16 +13,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "FuzzDriver"),
         .executableTarget(
             name: "RESPTokenFuzzer",
             dependencies: [
+                "FuzzDriver",
                 .product(name: "RESP", package: "nscore"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
             name: "JSONFuzzer",
-            dependencies: [.product(name: "JSON", package: "nscore")]
+            dependencies: ["FuzzDriver", .product(name: "JSON", package: "nscore")]
         ),
     ]
 )

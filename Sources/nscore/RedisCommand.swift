@@ -62,13 +62,9 @@ struct RedisCommand: AsyncParsableCommand {
         defer { Task { await client.close() } }
         let reply: RESPValue
         do {
+            // RedisClient.send itself moves a blocking command to a leased connection.
             if privileged {
-                let target = try client.client(for: .privileged, command: command[0])
-                if let info = RedisCommandTable.info(for: command), info.isBlocking {
-                    reply = try await target.blocking(command, serverTimeout: info.blockingTimeout(in: command)).value
-                } else {
-                    reply = try await target.send(command, timeout: nil).value
-                }
+                reply = try await client.client(for: .privileged, command: command[0]).send(command, timeout: nil).value
             } else {
                 reply = try await client.send(command, timeout: nil).value
             }

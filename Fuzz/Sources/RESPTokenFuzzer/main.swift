@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import NIOCore
+import FuzzDriver
 import RESP
 
 /// libFuzzer entry: parse the input as a stream of RESP values with small
@@ -45,15 +46,4 @@ func decodeAll(chunks: [Slice<UnsafeBufferPointer<UInt8>>], limits: RESPLimits) 
     return out
 }
 
-// SwiftPM links its own main for an executable; hand control to libFuzzer's
-// driver (exported by the -sanitize=fuzzer runtime) with our entry point.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzz(data, size) }))
+runFuzzer { data, size in fuzz(data, size) }
