@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "TCPProxy", targets: ["TCPProxy"]),
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "JSON", targets: ["JSON"]),
+        .library(name: "JSONSchema", targets: ["JSONSchema"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
@@ -72,6 +73,9 @@ let package = Package(
 
         // JSON: an order-keeping JSON value, parser and serializer (task data, schemas).
         .target(name: "JSON", swiftSettings: strict),
+
+        // JSONSchema: a draft 2020-12 / draft-07 validator (action input and output schemas).
+        .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: strict),
 
         // Services.
         .target(
@@ -149,6 +153,11 @@ let package = Package(
         .testTarget(
             name: "JSONTests",
             dependencies: ["JSON"]
+        ),
+        .testTarget(
+            name: "JSONSchemaTests",
+            dependencies: ["JSONSchema", "JSON"],
+            exclude: ["Suite"]
         ),
         .testTarget(
             name: "SystemLibraryTests",

@@ -51,3 +51,9 @@ struct JSONValueTests {
         #expect(masked.serialized == #"{"action":"add-user","data":{"user":"bob","Password":"XXX","api_token":"XXX","nested":[{"privkey":"XXX","BindPass":"XXX","count":3}],"keys":["not","a","secret"],"passphrase":"kept: the name does not end with a suffix"}}"#)
     }
 }
+
+@Test("strings compare code point for code point (JSON Schema const/enum)")
+func stringsCompareByCodePoints() {
+    #expect(JSONValue.string("\u{E9}") != JSONValue.string("e\u{301}"))
+    #expect(JSONValue.string("caf\u{E9}") == JSONValue.string("caf\u{E9}"))
+}
