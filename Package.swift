@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "JSON", targets: ["JSON"]),
         .library(name: "JSONSchema", targets: ["JSONSchema"]),
+        .library(name: "Agents", targets: ["Agents"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
@@ -76,6 +77,22 @@ let package = Package(
 
         // JSONSchema: a draft 2020-12 / draft-07 validator (action input and output schemas).
         .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: strict),
+
+        // posix_spawn with a descriptor map and process group, pidfds (for the agents' steps).
+        .target(name: "CSpawn"),
+
+        // Agents: the node/module agent daemon and the task client (AGENT-PROTOCOL.md).
+        .target(
+            name: "Agents",
+            dependencies: [
+                "Net", "RESP", "JSON", "JSONSchema", "CSpawn",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
 
         // Services.
         .target(
@@ -153,6 +170,11 @@ let package = Package(
         .testTarget(
             name: "JSONTests",
             dependencies: ["JSON"]
+        ),
+        .testTarget(
+            name: "AgentsTests",
+            dependencies: ["Agents", "JSON", "NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "JSONSchemaTests",

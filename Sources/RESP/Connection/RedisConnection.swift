@@ -57,9 +57,9 @@ public final class RedisConnection: Sendable {
     /// Completes when the connection has closed.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
-    /// Connects, then runs the handshake: `HELLO 3 [AUTH u p] [SETNAME n]`,
-    /// falling back to RESP2 `AUTH` + `CLIENT SETNAME` on servers without
-    /// HELLO; then `SELECT` when a database is set.
+    /// Connects, then runs the handshake: `HELLO 3 [AUTH u p]` and `CLIENT
+    /// SETNAME n` in one write, falling back to RESP2 `AUTH` + `CLIENT
+    /// SETNAME` on servers without HELLO; then `SELECT` when a database is set.
     /// - Throws: ``RedisClientError`` (`.server("WRONGPASS …")` for bad credentials).
     ///
     /// `onPush` receives push messages (see ``RedisChannelHandler``) on the
@@ -87,22 +87,30 @@ public final class RedisConnection: Sendable {
             throw .connectFailed("\(host):\(port): \(error)")
         }
         var probe = RedisConnection(channel: channel, protocolVersion: 3, configuration: configuration)
-        do {
-            var hello = ["HELLO", "3"]
+        do throws(RedisClientError) {
+            // Lower-case names, and the name set by its own `client setname`
+            // (pipelined with `hello`: one round trip), as the platform's
+            // tooling expects to see them in MONITOR.
+            var hello = ["hello", "3"]
             if let password = configuration.password {
-                hello += ["AUTH", configuration.username ?? "default", password]
+                hello += ["auth", configuration.username ?? "default", password]
             }
-            if let name = configuration.clientName { hello += ["SETNAME", name] }
-            do {
-                _ = try await probe.command(hello)
-            } catch .server(let message) where message.hasPrefix("ERR unknown command") || message.hasPrefix("NOPROTO") {
+            var handshake = [hello]
+            if let name = configuration.clientName { handshake.append(["client", "setname", name]) }
+            let replies = try await probe.pipeline(handshake)
+            switch replies[0] {
+            case .success:
+                if replies.count > 1 { _ = try replies[1].get() }
+            case .failure(.server(let message)) where message.hasPrefix("ERR unknown command") || message.hasPrefix("NOPROTO"):
                 probe = RedisConnection(channel: channel, protocolVersion: 2, configuration: configuration)
                 if let password = configuration.password {
-                    _ = try await probe.command(configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
+                    _ = try await probe.command(configuration.username.map { ["auth", $0, password] } ?? ["auth", password])
                 }
-                if let name = configuration.clientName { _ = try await probe.command(["CLIENT", "SETNAME", name]) }
+                if let name = configuration.clientName { _ = try await probe.command(["client", "setname", name]) }
+            case .failure(let error):
+                throw error
             }
-            if configuration.database != 0 { _ = try await probe.command(["SELECT", String(configuration.database)]) }
+            if configuration.database != 0 { _ = try await probe.command(["select", String(configuration.database)]) }
         } catch {
             try? await channel.close()
             throw error
@@ -184,6 +192,14 @@ public final class RedisConnection: Sendable {
         }
         if let message = token.errorMessage { throw .server(message) }
         return token
+    }
+
+    /// Half-closes: the server sees the end of our input and closes, while
+    /// replies it already sent are still read. This ends a blocking pop
+    /// safely: either the pop's item arrives, or the server dropped the
+    /// client before popping anything; nothing is popped for nobody.
+    public func finishWriting() async {
+        try? await channel.close(mode: .output)
     }
 
     /// Closes the connection; pending commands fail with `.connectionClosed`.
