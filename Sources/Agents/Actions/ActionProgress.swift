@@ -40,3 +40,19 @@ public struct ActionProgress: Sendable {
     /// The progress message: exactly `{"status":"…","progress":N}`.
     public var message: String { "{\"status\":\"\(status.rawValue)\",\"progress\":\(progress)}" }
 }
+
+import Synchronization
+
+/// An ``ActionProgress`` shared by the step loop and the command-pipe callbacks.
+final class SharedProgress: Sendable {
+    private let state: Mutex<ActionProgress>
+
+    init(_ progress: ActionProgress) {
+        state = Mutex(progress)
+    }
+
+    /// Runs `body` on the progress under the lock.
+    func withLock<T: Sendable>(_ body: (inout ActionProgress) -> T) -> T {
+        state.withLock { body(&$0) }
+    }
+}

@@ -36,24 +36,16 @@ public struct ConsoleLogHandler: LogHandler {
         } else {
             line += Self.timestamp() + " " + event.level.rawValue.uppercased() + " "
         }
-        line += label + ": " + event.message.description
+        if !label.isEmpty { line += label + ": " }
+        line += event.message.description
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { _, new in new } }
         for (k, v) in all.sorted(by: { $0.key < $1.key }) {
             line += " \(k)=\(v)"
         }
         line += "\n"
-        var bytes = Array(line.utf8)
-        stderrLock.withLock { _ in
-            bytes.withUnsafeMutableBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                    if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-                    offset += n
-                }
-            }
-        }
+        let bytes = Array(line.utf8)
+        bytes.withUnsafeBytes { StandardError.write($0) }
     }
 
     /// syslog priority for a swift-log level.
@@ -95,6 +87,23 @@ public struct ConsoleLogHandler: LogHandler {
 }
 
 private let stderrLock = Mutex(())
+
+/// The process's standard error, shared by log lines and copied child
+/// output so that neither cuts into the other.
+public enum StandardError {
+    /// Writes all of `bytes` to fd 2 (whole, under the log lock).
+    public static func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        stderrLock.withLock { _ in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(2, base + offset, bytes.count - offset)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+    }
+}
 
 /// Process-wide logging bootstrap.
 public enum LogSetup {

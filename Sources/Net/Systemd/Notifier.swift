@@ -53,3 +53,16 @@ public func environmentValue(_ name: String) -> String? {
     let value = String(cString: p)
     return value.isEmpty ? nil : value
 }
+
+/// Ends the process by `signal` with its default action (after a handled
+/// SIGTERM, so that a parent sees "killed by SIGTERM", as systemd expects).
+public func dieBySignal(_ number: Int32) -> Never {
+    signal(number, SIG_DFL)
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, number)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    kill(getpid(), number)
+    // The signal is delivered before kill returns for the calling thread; another thread may take it.
+    while true { pause() }
+}
