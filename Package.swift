@@ -187,7 +187,7 @@ let package = Package(
         ),
         .testTarget(
             name: "nscoreTests",
-            dependencies: ["NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["NetTestSupport", "RESP", "JSON", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),
     ],

@@ -20,3 +20,7 @@ void nscore_pattern_fill(uint8_t *out, size_t start, size_t count, uint8_t seed)
 int nscore_spawn_closefrom(void *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
 }
+
+int nscore_spawn_chdir(void *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
+}

@@ -14,8 +14,9 @@ public final class ExternalProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     /// - Parameter stderrFD: where the child's stderr goes (default: the log file).
+    /// - Parameter workingDirectory: where the child starts (default: ours).
     public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
-                logPath: String, stderrFD: Int32? = nil) throws {
+                logPath: String, stderrFD: Int32? = nil, workingDirectory: String? = nil) throws {
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -30,6 +31,7 @@ public final class ExternalProcess: @unchecked Sendable {
         // Nothing else: a pipe another test holds open (to read its child's
         // output to EOF) must not leak into this long-lived server.
         nscore_spawn_closefrom(&actions, 3)
+        if let workingDirectory { nscore_spawn_chdir(&actions, workingDirectory) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

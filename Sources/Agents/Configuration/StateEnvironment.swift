@@ -10,6 +10,16 @@ public enum StateEnvironment {
         }
     }
 
+    /// One pair per key, the last value winning, in order of first appearance (the Redis copy).
+    public static func deduplicated(_ pairs: [(key: String, value: String)]) -> [(key: String, value: String)] {
+        var index: [String: Int] = [:]
+        var out: [(key: String, value: String)] = []
+        for (k, v) in pairs {
+            if let i = index[k] { out[i].value = v } else { index[k] = out.count; out.append((k, v)) }
+        }
+        return out
+    }
+
     /// Reads `path` (default `./environment`); a missing file is empty.
     static func load(_ path: String = "./environment") -> [(key: String, value: String)] {
         switch FileSystem.readText(path) {

@@ -41,7 +41,7 @@ struct ResultWriter: Sendable {
     func write(_ result: TaskResult, giveUp: Wakeup? = nil, reportFailures: Bool = true) async -> Bool {
         var failures = 0
         while true {
-            let environment = StateEnvironment.load()
+            let environment = StateEnvironment.deduplicated(StateEnvironment.load())
             do {
                 let replies = try await redis.pipeline(commands(result, environment: environment))
                 if case .failure(let error) = replies.last! { throw error }

@@ -14,4 +14,7 @@ void nscore_pattern_fill(uint8_t *out, size_t start, size_t count, uint8_t seed)
    Glibc module does not export: close every descriptor >= from in the child. */
 int nscore_spawn_closefrom(void *actions, int from);
 
+/* posix_spawn_file_actions_addchdir_np (glibc >= 2.29): the child starts in `path`. */
+int nscore_spawn_chdir(void *actions, const char *path);
+
 #endif

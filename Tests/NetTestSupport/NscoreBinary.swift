@@ -1,8 +1,7 @@
 import Foundation
-import NetTestSupport
 
 /// Path of the built `nscore` executable (next to the test bundle).
-let nscoreBinary: String = {
+public let nscoreBinary: String = {
     let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
     for dir in [bundleDir, Bundle.main.bundleURL.path, Bundle.main.bundleURL.deletingLastPathComponent().path] {
         let candidate = dir + "/nscore"
@@ -12,6 +11,6 @@ let nscoreBinary: String = {
 }()
 
 /// Runs nscore to completion; returns exit status and combined output.
-func runNscore(_ arguments: [String]) throws -> (status: Int32, output: String) {
+public func runNscore(_ arguments: [String]) throws -> (status: Int32, output: String) {
     try runCommand(nscoreBinary, arguments)
 }
