@@ -15,7 +15,7 @@ final class AgentHarness: @unchecked Sendable {
 
     let redis: RedisServer
     let root: String
-    let admin: RedisConnection
+    private(set) var admin: RedisConnection
     private(set) var agent: ExternalProcess?
     private var monitor: ExternalProcess?
     var actions: String { root + "/actions" }
@@ -35,7 +35,20 @@ final class AgentHarness: @unchecked Sendable {
         for dir in ["actions", "events", "state"] {
             try FileManager.default.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
         }
-        let boot = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: .singletonMultiThreadedEventLoopGroup)
+        try await loadACL(port: redis.port)
+        let admin = try await RedisConnection.connect(
+            host: "127.0.0.1", port: redis.port, configuration: .init(username: "cluster", password: clusterPassword),
+            group: .singletonMultiThreadedEventLoopGroup)
+        let harness = AgentHarness(redis: redis, root: root, admin: admin)
+        harness.monitor = try ExternalProcess("/usr/bin/redis-cli", ["-p", "\(redis.port)", "--user", "cluster", "--pass", clusterPassword,
+                                                                     "--no-auth-warning", "monitor"], logPath: root + "/monitor.log")
+        _ = await waitFor { (try? String(contentsOfFile: root + "/monitor.log", encoding: .utf8))?.hasPrefix("OK") == true }
+        return harness
+    }
+
+    /// The ACL users of REDIS-LAYOUT.md: `cluster`, the agent's `module/test1`, the restricted `default`.
+    static func loadACL(port: Int) async throws {
+        let boot = try await RedisConnection.connect(host: "127.0.0.1", port: port, group: .singletonMultiThreadedEventLoopGroup)
         _ = try await boot.command(["ACL", "SETUSER", "cluster", "on", ">" + clusterPassword, "~*", "&*", "+@all"])
         let id = agentID
         _ = try await boot.command(
@@ -46,14 +59,15 @@ final class AgentHarness: @unchecked Sendable {
             ["ACL", "SETUSER", "default", "ON", "nopass", "resetkeys", "~cluster/*", "~node/*", "~module/*",
              "resetchannels", "&*", "nocommands", "+@read", "+@connection", "+subscribe", "+psubscribe", "-@admin"])
         await boot.close()
-        let admin = try await RedisConnection.connect(
-            host: "127.0.0.1", port: redis.port, configuration: .init(username: "cluster", password: clusterPassword),
+    }
+
+    /// After a restart: the ACL users again, and a new admin connection.
+    func reloadACL() async throws {
+        try await Self.loadACL(port: redis.port)
+        await admin.close()
+        admin = try await RedisConnection.connect(
+            host: "127.0.0.1", port: redis.port, configuration: .init(username: "cluster", password: Self.clusterPassword),
             group: .singletonMultiThreadedEventLoopGroup)
-        let harness = AgentHarness(redis: redis, root: root, admin: admin)
-        harness.monitor = try ExternalProcess("/usr/bin/redis-cli", ["-p", "\(redis.port)", "--user", "cluster", "--pass", clusterPassword,
-                                                                     "--no-auth-warning", "monitor"], logPath: root + "/monitor.log")
-        _ = await waitFor { (try? String(contentsOfFile: root + "/monitor.log", encoding: .utf8))?.hasPrefix("OK") == true }
-        return harness
     }
 
     /// Writes an executable step (or a data file with another mode).

@@ -1,0 +1,106 @@
+import Foundation
+import NetTestSupport
+import RESP
+import Testing
+
+@Suite("nscore agent: signals, recovery, Redis loss", .timeLimit(.minutes(3)))
+struct AgentLifecycleTests {
+    @Test("SIGUSR1 with a task running: the task finishes, then the agent exits 0; idle, it exits within a second")
+    func gracefulStop() async throws {
+        try await withAgent { h in
+            try h.step("work", "10work", "#!/bin/sh\nsleep 1\necho done\n")
+            try await h.start()
+            let id = try await h.submit("work")
+            #expect(await h.waitForLog("\(id): work/10work is starting"))
+            kill(h.agent!.pid, SIGUSR1)
+            let status = await h.agent!.waitForExit(timeout: .seconds(10))
+            #expect(status == 0, "\(h.log)")
+            let r = try await h.result(id, timeout: .seconds(1))
+            #expect(r.exitCode == 0)
+            #expect(r.output == "done\n")
+            #expect(h.log.contains("Signal \"user defined signal 1\" caught: shutdown started."))
+
+            try await h.start()
+            let signalled = ContinuousClock.now
+            kill(h.agent!.pid, SIGUSR1)
+            #expect(await h.agent!.waitForExit(timeout: .seconds(5)) == 0)
+            #expect(ContinuousClock.now - signalled < .seconds(1), "an idle agent exits within a second")
+        }
+    }
+
+    @Test("an event published just before SIGUSR1 still runs")
+    func eventBeforeStop() async throws {
+        try await withAgent { h in
+            try h.step("last-words", "10write", "#!/bin/sh\nsleep 0.3\ncat > \(h.root)/last\n", kind: "events")
+            try await h.start()
+            _ = await waitFor { await h.clientCommands().contains("psubscribe") }
+            _ = try await h.admin.publish("cluster/event/last-words", "bye")
+            kill(h.agent!.pid, SIGUSR1)
+            #expect(await h.agent!.waitForExit(timeout: .seconds(5)) == 0)
+            #expect((try? String(contentsOfFile: h.root + "/last", encoding: .utf8)) == "bye")
+        }
+    }
+
+    @Test("SIGTERM with a task running: the agent dies by SIGTERM within a second, the task's result is 12, its step got TERM")
+    func terminate() async throws {
+        try await withAgent { h in
+            try h.step("long", "10long", "#!/bin/sh\ntrap 'echo term >> \(h.root)/got; exit 1' TERM\nwhile true; do sleep 0.1; done\n")
+            try h.step("hang", "10hang", "#!/bin/sh\nsleep 30\n", kind: "events")
+            try await h.start()
+            let id = try await h.submit("long")
+            #expect(await h.waitForLog("\(id): long/10long is starting"))
+            _ = try await h.admin.publish("cluster/event/hang", "")
+            try await Task.sleep(for: .milliseconds(300))
+            let signalled = ContinuousClock.now
+            kill(h.agent!.pid, SIGTERM)
+            let status = await h.agent!.waitForExit(timeout: .seconds(5))
+            let took = ContinuousClock.now - signalled
+            #expect(status == 128 + SIGTERM, "killed by SIGTERM as a parent sees it")
+            #expect(took < .seconds(1), "stopped in \(took)")
+            let r = try await h.result(id, timeout: .seconds(1))
+            #expect(r.exitCode == 12)
+            #expect(r.error.contains("stopped"))
+            #expect(h.progress(id).last == #"{"status":"aborted","progress":0}"#)
+            #expect(await waitFor { (try? String(contentsOfFile: h.root + "/got", encoding: .utf8)) == "term\n" })
+            #expect(!h.log.contains("Handler of cluster/event/hang exited"))
+        }
+    }
+
+    @Test("start-up recovery: contexts without an exit code get an aborted result (12)")
+    func recovery() async throws {
+        try await withAgent { h in
+            _ = try await h.admin.command(["SET", "task/module/test1/lost-1/context", #"{"id":"lost-1","action":"install"}"#, "EX", "60"])
+            _ = try await h.admin.command(["SET", "task/module/test1/done-1/context", #"{"id":"done-1","action":"x"}"#])
+            _ = try await h.admin.command(["SET", "task/module/test1/done-1/exit_code", "0"])
+            try await h.start()
+            let r = try await h.result("lost-1", timeout: .seconds(5))
+            #expect(r.exitCode == 12)
+            #expect(r.error.contains("stopped before the task finished"))
+            #expect(try await h.admin.ttl("task/module/test1/lost-1/context") > 60)
+            #expect(try await h.get("task/module/test1/done-1/exit_code") == "0")
+            #expect(try await h.get("task/module/test1/done-1/output") == nil, "a finished task is left alone")
+            #expect(h.log.contains(#"task/module/test1/lost-1: action "install" was interrupted"#))
+        }
+    }
+
+    @Test("Redis killed and restarted while a step runs: the step keeps running and its result is written afterwards")
+    func redisLoss() async throws {
+        try await withAgent { h in
+            try h.step("slow", "10slow", "#!/bin/sh\necho set-progress 10 >&3\nsleep 2\necho finished\n")
+            try await h.start()
+            let id = try await h.submit("slow")
+            #expect(await h.waitForLog("\(id): slow/10slow is starting"))
+            // The platform's ACL is lost with the server (no ACL file): the agent retries until it is back.
+            await h.redis.kill9()
+            try await Task.sleep(for: .seconds(3))
+            try await h.redis.restart()
+            try await h.reloadACL()
+            let r = try await h.result(id, timeout: .seconds(20))
+            #expect(r.exitCode == 0)
+            #expect(r.output == "finished\n")
+            #expect(try await h.get("task/module/test1/\(id)/context") != nil, "the context, lost with the server, is written with the result")
+            let again = try await h.submit("slow")
+            #expect(try await h.result(again, timeout: .seconds(20)).exitCode == 0, "popping resumed")
+        }
+    }
+}
