@@ -111,7 +111,8 @@ let package = Package(
         .executableTarget(
             name: "nscore",
             dependencies: [
-                "Net", "TCPProxy", "RESP", "Agents",
+                "Net", "TCPProxy", "RESP", "Agents", "JSON",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -50,3 +50,39 @@ extension JSONValue {
         out += "\""
     }
 }
+
+extension JSONValue {
+    /// Indented JSON text for people (two spaces, members in order).
+    public var prettySerialized: String {
+        var out = ""
+        writePretty(into: &out, indent: 0)
+        return out
+    }
+
+    private func writePretty(into out: inout String, indent: Int) {
+        let pad = String(repeating: "  ", count: indent + 1)
+        let close = String(repeating: "  ", count: indent)
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            out += "[\n"
+            for (k, item) in items.enumerated() {
+                out += pad
+                item.writePretty(into: &out, indent: indent + 1)
+                out += k + 1 < items.count ? ",\n" : "\n"
+            }
+            out += close + "]"
+        case .object(let members) where !members.isEmpty:
+            out += "{\n"
+            for (k, member) in members.enumerated() {
+                out += pad
+                Self.quote(member.name, into: &out)
+                out += ": "
+                member.value.writePretty(into: &out, indent: indent + 1)
+                out += k + 1 < members.count ? ",\n" : "\n"
+            }
+            out += close + "}"
+        default:
+            write(into: &out)
+        }
+    }
+}

@@ -1,4 +1,4 @@
-public import JSON
+import JSON
 
 /// The JSON Schema dialects the validator understands.
 public enum JSONSchemaDraft: String, Sendable, CaseIterable {

@@ -57,3 +57,9 @@ func stringsCompareByCodePoints() {
     #expect(JSONValue.string("\u{E9}") != JSONValue.string("e\u{301}"))
     #expect(JSONValue.string("caf\u{E9}") == JSONValue.string("caf\u{E9}"))
 }
+
+@Test("pretty output indents by two spaces and keeps member order")
+func prettyOutput() throws {
+    let v = try JSONValue.parse(#"{"b":[1,{"c":null}],"a":{},"d":[]}"#)
+    #expect(v.prettySerialized == "{\n  \"b\": [\n    1,\n    {\n      \"c\": null\n    }\n  ],\n  \"a\": {},\n  \"d\": []\n}")
+}
