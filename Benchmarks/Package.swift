@@ -47,5 +47,16 @@ let package = Package(
             ],
             path: "Benchmarks/RESPClientLoad"
         ),
+        // Load generator for agent.sh.
+        .executableTarget(
+            name: "AgentLoad",
+            dependencies: [
+                .product(name: "RESP", package: "nscore"),
+                .product(name: "Net", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/AgentLoad"
+        ),
     ]
 )

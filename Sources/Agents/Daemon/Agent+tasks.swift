@@ -52,7 +52,7 @@ extension Agent {
             return
         }
         let builtin = Builtins.names.contains(task.action)
-        let work = RunningWork(id: task.id, action: task.action)
+        let work = RunningWork(id: task.id, action: task.action, context: task.envelope.maskingSecrets.serialized)
         if !builtin, core.tasks.count >= core.configuration.maxConcurrency {
             try? await Task.sleep(for: core.configuration.overloadSleep)
             if core.tasks.count >= core.configuration.maxConcurrency {
@@ -88,7 +88,7 @@ extension Agent {
         let message = terminating ? "Task aborted: agent \(core.agentID) is stopping\n" : "Agent is busy. Action \(task.action) rejected!\n"
         let result = TaskResult(taskID: task.id, action: task.action, status: .aborted, progress: 0, output: ByteBuffer(),
                                 error: ByteBuffer(string: message), exitCode: terminating ? 12 : 11,
-                                unwrittenContext: publisher.contextStored ? nil : context, lastStep: "{unknown}")
+                                unwrittenContext: publisher.contextStored ? nil : context, lastStep: "{unknown}", context: context)
         await core.finish(work, result)
     }
 
@@ -112,7 +112,7 @@ extension Agent {
                     let result = TaskResult(
                         taskID: work.id, action: work.action, status: .aborted, progress: work.progress, output: ByteBuffer(),
                         error: ByteBuffer(string: "Task aborted: agent \(core.agentID) was stopped (SIGTERM)\n"),
-                        exitCode: 12, unwrittenContext: nil, lastStep: "{unknown}")
+                        exitCode: 12, unwrittenContext: nil, lastStep: "{unknown}", context: work.context)
                     if await core.writer.write(result, giveUp: deadline, reportFailures: false) {
                         core.logOutcome(result)
                     } else {

@@ -8,11 +8,14 @@ import Glibc
 final class RunningWork: Sendable {
     let id: String
     let action: String
+    /// The task's masked context (nil for event handlers).
+    let context: String?
     private let state = Mutex<(group: pid_t?, cancelled: Bool, finalized: Bool, progress: Int)>((nil, false, false, 0))
 
-    init(id: String, action: String) {
+    init(id: String, action: String, context: String? = nil) {
         self.id = id
         self.action = action
+        self.context = context
     }
 
     /// A step started: remember its group; a cancelled task's steps get SIGTERM at once.

@@ -29,6 +29,7 @@ enum Builtins {
         result.progress = progress.progress
         await publisher.finish()
         if !publisher.contextStored { result.unwrittenContext = context }
+        result.context = context
         await core.finish(work, result)
     }
 

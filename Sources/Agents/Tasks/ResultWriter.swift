@@ -45,8 +45,14 @@ struct ResultWriter: Sendable {
             do {
                 let replies = try await redis.pipeline(commands(result, environment: environment))
                 if case .failure(let error) = replies.last! { throw error }
-                if case .success(let exec) = replies.last!, let message = exec.value.elements?.compactMap(\.errorText).first {
-                    throw RedisClientError.server(message)
+                guard case .success(let exec) = replies.last!, let results = exec.value.elements else {
+                    throw RedisClientError.unexpectedType(expected: "EXEC results", got: "nothing")
+                }
+                if let message = results.compactMap(\.errorText).first { throw RedisClientError.server(message) }
+                // EXPIRE answered 0: the context is gone (Redis restarted without it); write it again.
+                if result.unwrittenContext == nil, let context = result.context, results.count >= 2,
+                   results[results.count - 2].int == 0 {
+                    _ = try await redis.send(["set", "task/\(agentID)/\(result.taskID)/context", context, "ex", String(resultTTL)])
                 }
                 if failures > 0 {
                     logger.notice("task/\(agentID)/\(result.taskID): result written after \(failures) failed attempts")

@@ -13,6 +13,8 @@ struct TaskResult: Sendable {
     var unwrittenContext: String?
     /// The step the log line names.
     var lastStep: String
+    /// The masked context, to write again should Redis have lost it (a restart without persistence).
+    var context: String? = nil
 
     var progressMessage: String { "{\"status\":\"\(status.rawValue)\",\"progress\":\(progress)}" }
 }

@@ -17,7 +17,7 @@ struct TaskRunner: Sendable {
     /// Runs the task to its result (written, or handed to the SIGTERM path).
     func run() async {
         let publisher = TaskPublisher(redis: core.redis, agentID: agentID, taskID: task.id, ttl: core.configuration.runningTTL)
-        let context = task.envelope.maskingSecrets.serialized
+        let context = work.context ?? task.envelope.maskingSecrets.serialized
         publisher.enqueue(.setContext(context))
         let steps = core.actions.steps(of: task.action)
         let state = SharedProgress(ActionProgress(steps: steps.map(\.name)))
@@ -25,6 +25,7 @@ struct TaskRunner: Sendable {
         var result = await execute(steps, state, publisher)
         await publisher.finish()
         if !publisher.contextStored { result.unwrittenContext = context }
+        result.context = context
         await core.finish(work, result)
     }
 
