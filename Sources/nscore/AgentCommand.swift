@@ -1,6 +1,6 @@
 import Agents
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import Net
 import NIOPosix

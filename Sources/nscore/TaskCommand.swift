@@ -1,11 +1,13 @@
 import Agents
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import JSON
 import Net
 import NIOPosix
 import RESP
-import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `nscore task`: submit tasks to agents and read their results.
 struct TaskCommand: AsyncParsableCommand {
@@ -46,7 +48,7 @@ struct TaskConnectionOptions: ParsableArguments {
 
 /// Fails the command with a Redis error, saying what it was.
 func redisFailure(_ error: any Error) -> ExitCode {
-    FileHandle.standardError.write(Data("nscore task: \(error)\n".utf8))
+    StandardError.write("nscore task: \(error)\n")
     return ExitCode(1)
 }
 
@@ -62,7 +64,7 @@ struct TaskRunCommand: AsyncParsableCommand {
             second Ctrl-C leaves at once).
 
             Before queueing, the agent must be listening: a Redis client named AGENT_ID idle for at \
-            most 8 s (--no-check skips this).
+            most 8 s (--no-check skips this; exit status 3 when it is not).
 
             Example: nscore task run module/mail1 get-configuration --data '{}'
             """)
@@ -89,7 +91,10 @@ struct TaskRunCommand: AsyncParsableCommand {
         guard let data else { return .null }
         let text: String
         if data == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while case let n = read(0, &chunk, chunk.count), n > 0 { bytes += chunk[0..<n] }
+            text = String(decoding: bytes, as: UTF8.self)
         } else if data.hasPrefix("@") {
             guard let contents = FileManager.default.contents(atPath: String(data.dropFirst())) else {
                 throw ValidationError("--data \(data): cannot read \(data.dropFirst())")
@@ -103,60 +108,14 @@ struct TaskRunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (client, environment) = try connection.client()
-        let payload = try taskData()
-        let submitter = user ?? environment["REDIS_USER"] ?? "nscore-task"
-        do {
-            if !noCheck {
-                do {
-                    guard try await client.isListening(agentID) else {
-                        FileHandle.standardError.write(Data("nscore task: no agent \(agentID) is listening (no Redis client named \(agentID) idle for 8 s or less); start it, or use --no-check to queue anyway\n".utf8))
-                        await client.close()
-                        throw ExitCode(3)
-                    }
-                } catch let error as RedisClientError where error.serverCode == "NOPERM" {
-                    FileHandle.standardError.write(Data("nscore task: cannot check that \(agentID) is listening (\(error)); queueing anyway\n".utf8))
-                }
-            }
-            let id = TaskClient.newID()
-            if noWait {
-                try await client.submit(agentID: agentID, action: action, data: payload, user: submitter, id: id)
-                print(id)
-                await client.close()
-                return
-            }
-            let subscription = try await client.progress(agentID: agentID, taskID: id)
-            try await client.submit(agentID: agentID, action: action, data: payload, user: submitter, id: id)
-            let display = ProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
-            let started = ContinuousClock.now
-            let interrupts = Task {
-                var count = 0
-                for await _ in await UnixSignalsSequence(trapping: .sigint) {
-                    count += 1
-                    if count > 1 { Foundation.exit(130) }
-                    FileHandle.standardError.write(Data("\nnscore task: cancelling \(id)…\n".utf8))
-                    _ = try? await client.submit(agentID: agentID, action: "cancel-task", data: .object([("task", .string(id))]), user: submitter)
-                }
-            }
-            let record = try await TaskFollower(client: client, agentID: agentID, taskID: id).wait(on: subscription) { p in
-                display.show(p, elapsed: ContinuousClock.now - started)
-            }
-            interrupts.cancel()
-            await client.close()
-            let output = record.output
-            if !raw, let json = try? JSONValue.parse(output) {
-                print(json.prettySerialized)
-            } else {
-                FileHandle.standardOutput.write(Data(output.utf8))
-            }
-            if !record.error.isEmpty { FileHandle.standardError.write(Data(record.error.utf8)) }
-            let code = record.exitCode ?? 1
-            if code != 0 { throw ExitCode(Int32(truncatingIfNeeded: code & 0xff)) }
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            await client.close()
-            throw redisFailure(error)
-        }
+        var run = TaskRun(agentID: agentID, action: action, data: try taskData(),
+                          user: user ?? environment["REDIS_USER"] ?? "nscore-task")
+        run.check = !noCheck
+        run.wait = !noWait
+        run.raw = raw
+        let status = await run.perform(with: client)
+        await client.close()
+        if status != 0 { throw ExitCode(status) }
     }
 }
 
@@ -176,17 +135,11 @@ struct TaskGetCommand: AsyncParsableCommand {
             throw redisFailure(error)
         }
         await client.close()
-        guard let context = record.context else {
-            FileHandle.standardError.write(Data("nscore task: no task \(taskID) of \(agentID) in Redis (unknown, or expired)\n".utf8))
+        guard record.context != nil else {
+            StandardError.write("nscore task: no task \(taskID) of \(agentID) in Redis (unknown, or expired)\n")
             throw ExitCode(1)
         }
-        let pretty = (try? JSONValue.parse(context))?.prettySerialized ?? context
-        print("context: \(pretty)")
-        print("exit code: \(record.exitCode.map(String.init) ?? "(still running)")")
-        print("output:\n\(record.output)", terminator: record.output.hasSuffix("\n") || record.output.isEmpty ? "" : "\n")
-        if record.output.isEmpty { print() }
-        print("error:\n\(record.error)", terminator: record.error.hasSuffix("\n") || record.error.isEmpty ? "" : "\n")
-        if record.error.isEmpty { print() }
+        StandardOutput.write(TaskReports.describe(record))
     }
 }
 
@@ -205,17 +158,6 @@ struct TaskListCommand: AsyncParsableCommand {
             throw redisFailure(error)
         }
         await client.close()
-        print("TASK                                  ACTION                    EXIT     AGE      USER")
-        for t in tasks {
-            let exit = t.exitCode.map(String.init) ?? "running"
-            let age = t.exitCode == nil ? "-" : "\(max(0, 28800 - t.ttl) / 60)m"
-            print([t.taskID.padded(37), t.action.padded(25), exit.padded(8), age.padded(8), t.user].joined(separator: " "))
-        }
-    }
-}
-
-extension String {
-    fileprivate func padded(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
+        StandardOutput.write(TaskReports.table(tasks))
     }
 }

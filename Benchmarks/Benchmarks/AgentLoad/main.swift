@@ -7,6 +7,7 @@
 //   spawn:      `sh -c 'echo ok'` N times, one at a time, posix_spawn + pipe + waitpid: the step alone
 // The final status is published in the result's MULTI/EXEC, together with exit_code.
 import Foundation
+import Net
 import NIOCore
 import NIOPosix
 import RESP
@@ -36,7 +37,8 @@ func spawnOnce() -> Double {
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     posix_spawn_file_actions_addclose(&actions, fds[0])
-    let argv = ["/bin/sh", "-c", "echo ok"].map { strdup($0) } + [nil]
+    let words: [String] = ["/bin/sh", "-c", "echo ok"]
+    let argv = words.map { strdup($0) } + [nil]
     var pid: pid_t = 0
     posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
     close(fds[1])

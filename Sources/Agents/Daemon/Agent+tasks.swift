@@ -84,11 +84,12 @@ extension Agent {
         let context = task.envelope.maskingSecrets.serialized
         publisher.enqueue(.setContext(context))
         publisher.enqueue(.publish(ActionProgress(steps: []).message))
-        await publisher.finish()
+        let pending = await publisher.finish()
         let message = terminating ? "Task aborted: agent \(core.agentID) is stopping\n" : "Agent is busy. Action \(task.action) rejected!\n"
-        let result = TaskResult(taskID: task.id, action: task.action, status: .aborted, progress: 0, output: ByteBuffer(),
+        var result = TaskResult(taskID: task.id, action: task.action, status: .aborted, progress: 0, output: ByteBuffer(),
                                 error: ByteBuffer(string: message), exitCode: terminating ? 12 : 11,
                                 unwrittenContext: publisher.contextStored ? nil : context, lastStep: "{unknown}", context: context)
+        result.pendingWrites = pending
         await core.finish(work, result)
     }
 

@@ -84,13 +84,20 @@ enum StepProcess {
         let out = launch.capture ? PipeCollector(limit: outputLimit, eventLoop: loop, onChunk: nil) : nil
         let err = launch.capture ? PipeCollector(limit: outputLimit, eventLoop: loop, onChunk: onStderr) : nil
         let lines = launch.commandPipe ? LineSplitter(eventLoop: loop, onLine: onCommand) : nil
-        var opening: [any Channel] = []
+        // The three pipe channels are registered together (one hop to the loop, not three in a row).
+        var pending: [(handler: any ChannelHandler & Sendable, channel: EventLoopFuture<any Channel>)] = []
         for (fd, handler) in [(stdout.read, out as (any ChannelHandler & Sendable)?), (stderr.read, err), (command.read, lines)] {
             guard fd >= 0, let handler else { continue }
-            if let channel = await reader(fd, handler, loop) {
+            pending.append((handler, reader(fd, handler, loop)))
+        }
+        var opening: [any Channel] = []
+        for p in pending {
+            if let channel = try? await p.channel.get() {
                 opening.append(channel)
             } else {
-                close(fd)  // no channel (out of descriptors?): the step runs, this pipe is not read
+                // No channel (out of descriptors?): the step runs, this pipe is not read. NIO owns
+                // the descriptor from the call on, so it is not closed here (it may be reused already).
+                let handler = p.handler
                 loop.execute {
                     (handler as? PipeCollector)?.finish()
                     (handler as? LineSplitter)?.finish()
@@ -134,12 +141,12 @@ enum StepProcess {
     }
 
     /// A pipe channel reading `fd` into `handler`.
-    private static func reader(_ fd: Int32, _ handler: any ChannelHandler & Sendable, _ loop: any EventLoop) async -> (any Channel)? {
-        try? await NIOPipeBootstrap(group: loop)
+    private static func reader(_ fd: Int32, _ handler: any ChannelHandler & Sendable, _ loop: any EventLoop) -> EventLoopFuture<any Channel> {
+        NIOPipeBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
-            .takingOwnershipOfDescriptor(input: fd).get()
+            .takingOwnershipOfDescriptor(input: fd)
     }
 
     /// Writes a large input through a pipe channel (the child reads it at its pace), then closes it.

@@ -27,7 +27,7 @@ enum Builtins {
         }
         result.status = progress.status == .running ? .completed : progress.status
         result.progress = progress.progress
-        await publisher.finish()
+        result.pendingWrites = await publisher.finish()
         if !publisher.contextStored { result.unwrittenContext = context }
         result.context = context
         await core.finish(work, result)

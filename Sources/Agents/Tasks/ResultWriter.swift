@@ -40,10 +40,12 @@ struct ResultWriter: Sendable {
     @discardableResult
     func write(_ result: TaskResult, giveUp: Wakeup? = nil, reportFailures: Bool = true) async -> Bool {
         var failures = 0
+        var prefix = result.pendingWrites.map { $0.map { ByteBuffer(string: $0) } }
         while true {
             let environment = StateEnvironment.deduplicated(StateEnvironment.load())
             do {
-                let replies = try await redis.pipeline(commands(result, environment: environment))
+                let replies = try await redis.pipeline(prefix + commands(result, environment: environment))
+                prefix = []  // progress is not retried: the final status says it all
                 if case .failure(let error) = replies.last! { throw error }
                 guard case .success(let exec) = replies.last!, let results = exec.value.elements else {
                     throw RedisClientError.unexpectedType(expected: "EXEC results", got: "nothing")
@@ -59,6 +61,7 @@ struct ResultWriter: Sendable {
                 }
                 return true
             } catch {
+                prefix = []
                 failures += 1
                 if reportFailures && (failures == 1 || failures % 20 == 0) {
                     logger.error("Redis command failed: \(error); the result of task/\(agentID)/\(result.taskID) is kept and retried")

@@ -3,9 +3,11 @@ import RESP
 import Synchronization
 
 /// The non-final writes of one task, in order, off the step's path:
-/// progress publishes and heartbeat EXPIREs. While Redis is unreachable
-/// the queue collapses to its newest progress message (a watcher only
-/// needs the current state); nothing here may delay the final result.
+/// the context SET, progress publishes and heartbeat EXPIREs. What is
+/// queued goes out in one pipelined write per batch; what is still
+/// queued at the end rides in front of the final MULTI/EXEC. While Redis
+/// is unreachable the queue collapses to its newest progress message (a
+/// watcher only needs the current state); nothing here delays the result.
 final class TaskPublisher: Sendable {
     enum Write: Sendable {
         /// `SET context <json> EX <running ttl>`, first of all.
@@ -44,8 +46,10 @@ final class TaskPublisher: Sendable {
         waiter?.resume()
     }
 
-    /// Sends what is queued, then stops (before the final MULTI/EXEC).
-    func finish() async {
+    /// Stops sending (after the batch in flight) and returns what is still
+    /// queued, as commands to send before the final transaction (the
+    /// context SET excluded: the transaction writes an unstored context itself).
+    func finish() async -> [[String]] {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.finished = true
             defer { s.waiting = nil }
@@ -53,13 +57,25 @@ final class TaskPublisher: Sendable {
         }
         waiter?.resume()
         await worker.withLock { $0 }?.value
+        let left = state.withLock { s -> [Write] in defer { s.queue.removeAll() }; return s.queue }
+        return left.compactMap { if case .setContext = $0 { nil } else { command($0) } }
     }
 
+    private func command(_ write: Write) -> [String] {
+        switch write {
+        case .setContext(let json): ["set", contextKey, json, "ex", String(ttl)]
+        case .publish(let message): ["publish", channel, message]
+        case .expireContext: ["expire", contextKey, String(ttl)]
+        }
+    }
+
+    /// The next batch; nil once finished.
     private func next() async -> [Write]? {
         while true {
             let taken = state.withLock { s -> [Write]?? in
+                if s.finished { return .some(nil) }
                 if !s.queue.isEmpty { defer { s.queue.removeAll() }; return .some(s.queue) }
-                return s.finished ? .some(nil) : nil
+                return nil
             }
             if let taken { return taken }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -74,23 +90,18 @@ final class TaskPublisher: Sendable {
     }
 
     private func drain() async {
-        while var batch = await next() {
-            while !batch.isEmpty {
-                let write = batch.removeFirst()
-                let command: [String]
-                switch write {
-                case .setContext(let json): command = ["set", contextKey, json, "ex", String(ttl)]
-                case .publish(let message): command = ["publish", channel, message]
-                case .expireContext: command = ["expire", contextKey, String(ttl)]
-                }
-                do {
-                    _ = try await redis.send(command, timeout: .seconds(2))
-                    if case .setContext = write { stored.store(true, ordering: .releasing) }
-                } catch {
-                    // Unreachable: of what waits, keep only the newest progress message.
-                    batch = Array(batch.filter { if case .publish = $0 { true } else { false } }.suffix(1))
-                }
+        while let batch = await next() {
+            let replies: [Result<RESPToken, RedisClientError>]
+            do {
+                replies = try await redis.pipeline(batch.map(command), timeout: .seconds(2))
+            } catch {
+                // Unreachable: of this batch keep only the newest progress message, for the next round.
+                let newest = batch.last { if case .publish = $0 { true } else { false } }
+                state.withLock { s in s.queue.insert(contentsOf: [batch.first { if case .setContext = $0 { true } else { false } }, newest].compactMap { $0 }, at: 0) }
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
             }
+            if case .setContext = batch[0], case .success = replies[0] { stored.store(true, ordering: .releasing) }
         }
     }
 }

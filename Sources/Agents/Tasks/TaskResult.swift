@@ -15,6 +15,8 @@ struct TaskResult: Sendable {
     var lastStep: String
     /// The masked context, to write again should Redis have lost it (a restart without persistence).
     var context: String? = nil
+    /// Progress writes still queued at the end: sent in the same write, just before the transaction.
+    var pendingWrites: [[String]] = []
 
     var progressMessage: String { "{\"status\":\"\(status.rawValue)\",\"progress\":\(progress)}" }
 }

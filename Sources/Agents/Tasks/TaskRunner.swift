@@ -23,7 +23,7 @@ struct TaskRunner: Sendable {
         let state = SharedProgress(ActionProgress(steps: steps.map(\.name)))
         publisher.enqueue(.publish(state.withLock { $0.message }))
         var result = await execute(steps, state, publisher)
-        await publisher.finish()
+        result.pendingWrites = await publisher.finish()
         if !publisher.contextStored { result.unwrittenContext = context }
         result.context = context
         await core.finish(work, result)

@@ -88,9 +88,32 @@ public struct ConsoleLogHandler: LogHandler {
 
 private let stderrLock = Mutex(())
 
+/// The process's standard output, unbuffered (for tools that mix it with standard error).
+public enum StandardOutput {
+    /// Writes all of `text` to fd 1.
+    public static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            guard var base = UnsafeRawPointer(bytes.baseAddress) else { return }
+            var left = bytes.count
+            while left > 0 {
+                let n = Glibc.write(1, base, left)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+                base += n
+                left -= n
+            }
+        }
+    }
+}
+
 /// The process's standard error, shared by log lines and copied child
 /// output so that neither cuts into the other.
 public enum StandardError {
+    /// Writes `text` to fd 2.
+    public static func write(_ text: String) {
+        Array(text.utf8).withUnsafeBytes { write($0) }
+    }
+
     /// Writes all of `bytes` to fd 2 (whole, under the log lock).
     public static func write(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
