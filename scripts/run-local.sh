@@ -4,7 +4,9 @@
 #   scripts/run-local.sh PATH/TO/nscore
 set -euo pipefail
 NSCORE=${1:-.build/release/nscore}
+[[ $NSCORE == /* ]] || NSCORE=$(pwd)/$NSCORE
 ROOT=$(pwd)/run
+CONF=$(pwd)/conf
 REDIS_PORT=${REDIS_PORT:-16379}
 PROXY_PORT=${PROXY_PORT:-16380}
 METRICS_PORT=${METRICS_PORT:-19100}
@@ -47,6 +49,25 @@ ACL SETUSER cluster on >$CLUSTER_PASSWORD ~* &* +@all
 ACL SETUSER default on nopass resetkeys ~cluster/* ~node/* ~module/* resetchannels &* nocommands +@read +@connection +subscribe +psubscribe -@admin
 ACL
 
+# The node agent of node 1, as its own ACL user (REDIS-LAYOUT.md), with the
+# actions nscore ships (conf/actions/node) and a private state directory.
+NODE_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+mkdir -p "$ROOT/node/state" "$ROOT/node/actions" "$ROOT/node/events"
+umask 077
+printf 'AGENT_ID=node/1\nREDIS_ADDRESS=127.0.0.1:%s\nREDIS_USER=node/1\nREDIS_PASSWORD=%s\n' "$REDIS_PORT" "$NODE_PASSWORD" >"$ROOT/node/state/agent.env"
+umask 022
+redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null <<ACL
+ACL SETUSER node/1 on >$NODE_PASSWORD resetkeys ~node/1/* ~task/node/1/* %R~cluster/* %R~node/* %R~module/* %R~private/nodes/* %R~private/agents/* resetchannels &progress/node/1/* &node/1/event/* +@read +@write +@transaction +@connection +publish -@admin
+ACL
+(
+  cd "$ROOT/node/state"
+  set -a; . ./agent.env; set +a
+  exec "$NSCORE" agent --agentid=node/1 --actionsdir="$CONF/actions/node" --actionsdir="$ROOT/node/actions" \
+    --eventsdir="$ROOT/node/events"
+) 2> >(tee "$ROOT/node-agent.log" >&2) &
+pids+=($!)
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning client list | grep -q "name=node/1 .*cmd=brpop" && break; sleep 0.1; done
+
 "$NSCORE" tcp-proxy --listen "127.0.0.1:$PROXY_PORT" --upstream "127.0.0.1:$REDIS_PORT" \
   --metrics-address "127.0.0.1:$METRICS_PORT" 2> >(tee "$ROOT/tcp-proxy.log" >&2) &
 pids+=($!)
@@ -57,6 +78,7 @@ cat <<MSG
 nscore local stack is up (Ctrl-C stops it):
   redis-server         127.0.0.1:$REDIS_PORT   (log: run/redis.log)
   nscore tcp-proxy     127.0.0.1:$PROXY_PORT -> 127.0.0.1:$REDIS_PORT
+  nscore agent node/1  actions from conf/actions/node and run/node/actions (log: run/node-agent.log)
   metrics              http://127.0.0.1:$METRICS_PORT/metrics
 
 Redis has the platform's ACL users: \`default\` reads public keys only, \`cluster\`
@@ -65,6 +87,8 @@ writes (its password is in run/cluster.env). Try:
   REDIS_ADDRESS=127.0.0.1:$REDIS_PORT $NSCORE redis GET cluster/greeting
   REDIS_ADDRESS=127.0.0.1:$REDIS_PORT $NSCORE redis SET cluster/x 1    # fails: needs credentials
   redis-cli -p $PROXY_PORT get cluster/greeting                    # through the tcp-proxy
+  $NSCORE task run --env-file run/cluster.env node/1 get-node-info   # a task on the node agent
+  $NSCORE task list --env-file run/cluster.env node/1
   curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep nscore_
 
 MSG
