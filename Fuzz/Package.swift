@@ -5,6 +5,8 @@ import PackageDescription
 // main() and is built with -sanitize=fuzzer, which `make test` must not do.
 //   make fuzz-resp            (10 minutes by default; FUZZ_SECONDS=N to change)
 //   make fuzz-json            (same, for the JSON parser)
+//   make fuzz-schema          (JSON Schema: compile and validate)
+//   make fuzz-stepcommand     (the agent's command-pipe parser)
 let package = Package(
     name: "nscore-fuzz",
     platforms: [.macOS(.v14)],
@@ -25,6 +27,14 @@ let package = Package(
         .executableTarget(
             name: "JSONFuzzer",
             dependencies: ["FuzzDriver", .product(name: "JSON", package: "nscore")]
+        ),
+        .executableTarget(
+            name: "SchemaFuzzer",
+            dependencies: ["FuzzDriver", .product(name: "JSON", package: "nscore"), .product(name: "JSONSchema", package: "nscore")]
+        ),
+        .executableTarget(
+            name: "StepCommandFuzzer",
+            dependencies: ["FuzzDriver", .product(name: "Agents", package: "nscore")]
         ),
     ]
 )

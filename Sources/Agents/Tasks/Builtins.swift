@@ -44,24 +44,22 @@ enum Builtins {
             default: target = nil
             }
         }
-        guard let target else {
-            let message = "Action cancel-task validation-failed at step builtin-validation.json: invalid task ID or timeout value"
+        func refuse(_ code: Int, at step: String, _ why: String) {
+            let message = "Action cancel-task validation-failed at step \(step): \(why)"
             core.logger.error("\(message)")
             progress.status = .validationFailed
-            result.exitCode = 10
+            result.exitCode = code
             result.error = ByteBuffer(string: message)
-            result.lastStep = "builtin-validation.json"
+            result.lastStep = step
+        }
+        guard let target else {
+            refuse(10, at: "builtin-validation.json", "invalid task ID or timeout value")
             return
         }
         progress.status = .running
         publisher.enqueue(.publish(progress.message))
         guard let work = core.tasks.find(target) else {
-            let message = "Action cancel-task validation-failed at step task-lookup: task ID not found"
-            core.logger.error("\(message)")
-            progress.status = .validationFailed
-            result.exitCode = 2
-            result.error = ByteBuffer(string: message)
-            result.lastStep = "task-lookup"
+            refuse(2, at: "task-lookup", "task ID not found")
             return
         }
         core.logger.info("task/\(core.agentID)/\(task.id): cancel-task/task-lookup is starting")

@@ -201,3 +201,24 @@ struct AgentTaskTests {
         }
     }
 }
+
+@Suite("nscore agent: several action directories", .timeLimit(.minutes(2)))
+struct AgentDirectoriesTests {
+    @Test("an action is the union of its directories, the later winning for a file; stderr is copied to the agent log")
+    func merged() async throws {
+        try await withAgent { h in
+            let second = h.root + "/actions2"
+            try h.step("merged", "10base", "#!/bin/sh\necho -n base\n")
+            try h.step("merged", "20override", "#!/bin/sh\necho -n first-dir\n")
+            for (file, body) in [("20override", "#!/bin/sh\necho -n ' second-dir'\necho live-stderr-line >&2\n"), ("30extra", "#!/bin/sh\necho -n ' extra'\n")] {
+                try FileManager.default.createDirectory(atPath: second + "/merged", withIntermediateDirectories: true)
+                try body.write(toFile: second + "/merged/" + file, atomically: true, encoding: .utf8)
+                chmod(second + "/merged/" + file, 0o755)
+            }
+            try await h.start(arguments: ["agent", "--agentid", AgentHarness.agentID, "--actionsdir", h.actions, "--actionsdir=\(second)"])
+            let r = try await h.result(try await h.submit("merged"))
+            #expect(r.output == "base second-dir extra")
+            #expect(h.log.contains("live-stderr-line"))
+        }
+    }
+}
