@@ -15,6 +15,7 @@ extension Agent {
         while !core.terminating.hasFired {
             if core.stopping.hasFired, core.tasks.count == 0 || queue.isInterrupted {
                 await core.tasks.waitUntilEmpty()
+                await core.uncounted.waitUntilEmpty()
                 return
             }
             do throws(RedisClientError) {
@@ -56,19 +57,28 @@ extension Agent {
         if !builtin, core.tasks.count >= core.configuration.maxConcurrency {
             try? await Task.sleep(for: core.configuration.overloadSleep)
             if core.tasks.count >= core.configuration.maxConcurrency {
-                Task { await reject(task, work) }
+                core.uncounted.insert(work)
+                Task {
+                    await reject(task, work)
+                    core.uncounted.remove(work)
+                }
                 return
             }
         }
         if core.terminating.hasFired {
-            Task { await reject(task, work, terminating: true) }
+            core.uncounted.insert(work)
+            Task {
+                await reject(task, work, terminating: true)
+                core.uncounted.remove(work)
+            }
             return
         }
-        if !builtin { core.tasks.insert(work) }
+        if builtin { core.uncounted.insert(work) } else { core.tasks.insert(work) }
         updateStatus()
         Task {
             if builtin {
                 await Builtins.run(task, core: core, work: work)
+                core.uncounted.remove(work)
             } else {
                 await TaskRunner(core: core, task: task, work: work).run()
                 let left = core.tasks.remove(work)
@@ -103,7 +113,7 @@ extension Agent {
         core.terminating.fire()
         core.stopping.fire()
         await queue.interrupt()
-        let running = core.tasks.all
+        let running = core.tasks.all + core.uncounted.all
         for work in running + core.handlers.all { work.cancel() }
         let deadline = Wakeup()
         let timer = Task { try? await Task.sleep(for: .milliseconds(800)); deadline.fire() }

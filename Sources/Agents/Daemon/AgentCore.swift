@@ -12,6 +12,8 @@ final class AgentCore: Sendable {
     let actions: ActionCatalog
     let events: ActionCatalog
     let tasks = RunningSet()
+    /// Builtins and rejections: not counted against MAX_CONCURRENCY, still waited for and finished.
+    let uncounted = RunningSet()
     let handlers = RunningSet()
     let writer: ResultWriter
     /// The environment every step starts from: the agent's own, minus systemd's notification variables.

@@ -98,7 +98,9 @@ struct AgentLifecycleTests {
             let r = try await h.result(id, timeout: .seconds(20))
             #expect(r.exitCode == 0)
             #expect(r.output == "finished\n")
-            #expect(try await h.get("task/module/test1/\(id)/context") != nil, "the context, lost with the server, is written with the result")
+            // Restored right after the result's EXEC (whose EXPIRE found it missing).
+            #expect(await waitFor(timeout: .seconds(2)) { (try? await h.get("task/module/test1/\(id)/context")) != nil },
+                    "the context, lost with the server, is written again with the result\n\(h.log)")
             let again = try await h.submit("slow")
             #expect(try await h.result(again, timeout: .seconds(20)).exitCode == 0, "popping resumed")
         }
