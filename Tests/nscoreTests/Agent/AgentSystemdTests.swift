@@ -4,18 +4,19 @@ import Testing
 
 @Suite("nscore agent under systemd", .timeLimit(.minutes(2)))
 struct AgentSystemdTests {
-    @Test("READY once popping and subscribed, STATUS with running work, STOPPING on SIGUSR1; steps do not see NOTIFY_SOCKET")
+    @Test("READY once popping and subscribed, STATUS with running work, watchdog pings, STOPPING on SIGUSR1; steps do not see NOTIFY_SOCKET")
     func notify() async throws {
         try await withAgent { h in
             let notify = try NotifySocket(directory: h.root)
             try h.step("slow", "10slow", "#!/bin/sh\necho \"[$NOTIFY_SOCKET]\"\nsleep 0.6\n")
-            try await h.start(["NOTIFY_SOCKET": notify.path])
+            try await h.start(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
             let ready = notify.waitFor("READY=1")
             #expect(ready.last?.contains("STATUS=0 tasks and 0 event handlers running") == true, "\(ready)")
             let id = try await h.submit("slow")
             let running = notify.waitFor("STATUS=1 task and")
             #expect(running.last?.contains("STATUS=1 task and 0 event handlers running") == true, "\(running)")
             #expect(try await h.result(id).output == "[]\n")
+            #expect(notify.waitFor("WATCHDOG=1", timeout: .seconds(2)).contains("WATCHDOG=1"), "pings at half of WATCHDOG_USEC")
             kill(h.agent!.pid, SIGUSR1)
             #expect(notify.waitFor("STOPPING=1").last?.contains("STOPPING=1") == true)
             #expect(await h.agent!.waitForExit() == 0)
