@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "JSON", targets: ["JSON"]),
         .library(name: "JSONSchema", targets: ["JSONSchema"]),
         .library(name: "Agents", targets: ["Agents"]),
+        .library(name: "RESPProxy", targets: ["RESPProxy"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
@@ -96,6 +97,18 @@ let package = Package(
 
         // Services.
         .target(
+            name: "RESPProxy",
+            dependencies: [
+                "Net", "RESP", "JSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TCPProxy",
             dependencies: [
                 "Net",
@@ -111,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "nscore",
             dependencies: [
-                "Net", "TCPProxy", "RESP", "Agents", "JSON",
+                "Net", "TCPProxy", "RESP", "RESPProxy", "Agents", "JSON",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

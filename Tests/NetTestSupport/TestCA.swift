@@ -54,5 +54,11 @@ public struct CommandFailed: Error, CustomStringConvertible {
     public let command: String
     public let status: Int32
     public let output: String
+
+    public init(command: String, status: Int32, output: String) {
+        self.command = command
+        self.status = status
+        self.output = output
+    }
     public var description: String { "\(command) exited \(status): \(output)" }
 }
