@@ -148,12 +148,16 @@ final class RawClient {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Reads until what arrived ends with `suffix` (or EOF, or the timeout).
-    func read(until suffix: String) -> String {
+    /// Reads until what arrived ends with `suffix` and holds it `count` times (or EOF, or the timeout).
+    func read(until suffix: String, count: Int = 1) -> String {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         let want = Array(suffix.utf8)
-        while !(out.count >= want.count && Array(out.suffix(want.count)) == want) {
+        func done() -> Bool {
+            guard out.count >= want.count, Array(out.suffix(want.count)) == want else { return false }
+            return String(decoding: out, as: UTF8.self).ranges(of: suffix).count >= count
+        }
+        while !done() {
             let n = Glibc.read(fd, &chunk, chunk.count)
             if n <= 0 { break }
             out += chunk[0..<n]
