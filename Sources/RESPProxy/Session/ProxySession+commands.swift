@@ -164,7 +164,6 @@ extension ProxySession {
         if let link = pinned { upstreams.giveBack(link, clean: false) }
         pinned = nil
         inMulti = false
-        releaseAt = nil
         subscription?.close()
         subscription = nil
         user = nil
@@ -201,14 +200,14 @@ extension ProxySession {
     func forwardPinned(_ request: RESPRequest, _ name: String, _ link: UpstreamLink) {
         upstreams.stats.routed(link.key.role)
         let seq = reserve()
+        if link.key.role == .leader, user != nil { lastWrite = .now() }
+        link.send(request.bytes, waiter: .slot(self, seq))
         switch name {
         case "multi": inMulti = true
-        case "exec", "discard": releaseAt = seq
-        case "unwatch" where !inMulti: releaseAt = seq
+        case "exec", "discard": unpin(at: seq)
+        case "unwatch" where !inMulti: unpin(at: seq)
         case "select", "auth", "hello", "client", "reset": pinnedDirty = true
         default: break
         }
-        if link.key.role == .leader, user != nil { lastWrite = .now() }
-        link.send(request.bytes, waiter: .slot(self, seq))
     }
 }

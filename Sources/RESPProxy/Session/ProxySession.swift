@@ -33,8 +33,8 @@ final class ProxySession: ChannelInboundHandler, @unchecked Sendable {  // used 
     var pinned: UpstreamLink?
     var pinnedDirty = false
     var inMulti = false
-    /// The seq whose reply releases the pinned link.
-    var releaseAt: UInt64?
+    /// A link whose transaction ended (EXEC/DISCARD/UNWATCH sent): given back with that reply.
+    var releasing: (seq: UInt64, link: UpstreamLink, clean: Bool)?
     /// SUBSCRIBE: the session's own subscription link.
     var subscription: UpstreamLink?
     /// While up (AUTH being checked, a blocking command running), requests wait here.
@@ -73,6 +73,8 @@ final class ProxySession: ChannelInboundHandler, @unchecked Sendable {  // used 
         // State that lives on a link of ours dies with the client.
         pinned.map { upstreams.giveBack($0, clean: false) }
         pinned = nil
+        releasing.map { upstreams.giveBack($0.link, clean: false) }
+        releasing = nil
         if let link = barrierLink, link !== pinned { upstreams.giveBack(link, clean: false) }
         barrierLink = nil
         subscription?.close()
@@ -216,7 +218,10 @@ final class ProxySession: ChannelInboundHandler, @unchecked Sendable {  // used 
         let index = Int(seq - headSeq)
         guard index < slots.count else { return }
         slots[slots.index(slots.startIndex, offsetBy: index)] = .ready(bytes)
-        if seq == releaseAt { releasePinned() }
+        if let r = releasing, r.seq == seq {
+            releasing = nil
+            upstreams.giveBack(r.link, clean: r.clean)
+        }
         if seq == barrierAt { liftBarrier() }
         drain()
     }
@@ -224,10 +229,9 @@ final class ProxySession: ChannelInboundHandler, @unchecked Sendable {  // used 
     /// A link could not give the reply for `seq`.
     func failed(_ seq: UInt64, _ failure: LinkFailure) {
         let text = failure.fromServer ? "-\(failure.message)\r\n" : "-ERR resp-proxy: \(failure.message) (the command may or may not have run)\r\n"
-        if seq == releaseAt || pinned?.isClosed == true {
+        if pinned?.isClosed == true {
             pinned = nil
             inMulti = false
-            releaseAt = nil
         }
         deliver(seq, ByteBuffer(string: text))
     }
@@ -311,11 +315,12 @@ final class ProxySession: ChannelInboundHandler, @unchecked Sendable {  // used 
         updateReading()
     }
 
-    func releasePinned() {
-        releaseAt = nil
-        inMulti = false
-        if let link = pinned { upstreams.giveBack(link, clean: !pinnedDirty) }
+    /// EXEC/DISCARD/UNWATCH went out on the pinned link at `seq`: later
+    /// requests route normally; the link goes back with that reply.
+    func unpin(at seq: UInt64) {
+        if let link = pinned { releasing = (seq, link, !pinnedDirty) }
         pinned = nil
         pinnedDirty = false
+        inMulti = false
     }
 }

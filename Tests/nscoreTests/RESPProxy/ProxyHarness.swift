@@ -36,6 +36,10 @@ final class ProxyHarness: @unchecked Sendable {
             (try? h.cli(replica.port, ["INFO", "replication"], user: "cluster", password: clusterPassword))?.contains("master_link_status:up") == true
         }
         guard linked else { throw CommandFailed(command: "replica of \(leader.port)", status: -1, output: "replication did not start") }
+        // After a diskless sync the leader streams writes only once the replica's first ACK came (up to a second).
+        try h.cli(leader.port, ["SET", "cluster/harness-ready", "1"], user: "cluster", password: clusterPassword)
+        let streaming = await waitFor(timeout: .seconds(10)) { (try? h.cli(replica.port, ["GET", "cluster/harness-ready"])) == "1\n" }
+        guard streaming else { throw CommandFailed(command: "replica of \(leader.port)", status: -1, output: "writes are not replicated") }
         return h
     }
 
