@@ -11,10 +11,21 @@ packages=(
   slapd ldap-utils                                       # demo LDAP provider
   openssl                                                # test CAs and certificates
   systemd                                                # systemd-socket-activate for the socket-activation test
+  python3-venv                                           # the test venv with redis-py (a real client for resp-proxy tests)
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx libnginx-mod-stream time python3-venv)
 fi
+
+# redis-py for the resp-proxy tests, in .build-venv (ignored by git, kept between runs).
+make_venv() {
+  local root; root=$(cd "$(dirname "$0")/.." && pwd)
+  [[ -x "$root/.build-venv/bin/python" ]] && "$root/.build-venv/bin/python" -c 'import redis' 2>/dev/null && return 0
+  echo "deps: creating .build-venv with redis-py" >&2
+  /usr/bin/python3 -m venv "$root/.build-venv"
+  "$root/.build-venv/bin/pip" install --quiet 'redis>=5' >/dev/null
+}
+trap make_venv EXIT
 
 missing=()
 for p in "${packages[@]}"; do

@@ -27,6 +27,17 @@ final class LoopUpstreams: @unchecked Sendable {  // used on its event loop only
         self.leader = leader
         self.stats = stats
         self.logger = logger
+        loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in self?.sweep() }
+    }
+
+    /// Closes idle links to a former leader (after `leader-changed`); busy ones finish first.
+    private func sweep() {
+        let now = leader.endpoint
+        for link in Array(shared.values) + spares.values.flatMap({ $0 })
+        where link.key.role == .leader && link.key.endpoint != now && link.inFlight == 0 {
+            logger.info("closing an idle link to the former leader", metadata: ["upstream": "\(link.key)"])
+            link.close()
+        }
     }
 
     /// The key of the replica for `proto`/`db`, or of the leader as `default` while the replica is down.
@@ -95,6 +106,16 @@ final class LoopUpstreams: @unchecked Sendable {  // used on its event loop only
             if self.shared[closed.key] === closed { self.shared[closed.key] = nil }
             self.spares[closed.key]?.removeAll { $0 === closed }
             if closed.key.role == .replica, !closed.isReady { self.markReplicaDown() }
+        }
+        if key.role == .replica, case .pooled = use {
+            // The replica is down: its reads go to the leader (as `default`, the same identity).
+            link.onConnectFailure = { [weak self] early, _ in
+                guard let self else { return false }
+                self.markReplicaDown()
+                let fallback = self.link(PoolKey(role: .leader, endpoint: self.leader.endpoint, user: nil, proto: key.proto, db: key.db))
+                for (bytes, waiter) in early { fallback.send(bytes, waiter: waiter) }
+                return true
+            }
         }
         return link
     }

@@ -47,13 +47,18 @@ final class UpstreamLink: @unchecked Sendable {  // used on its event loop only
     private var flushScheduled = false
     private var handshakeLeft = 0
     private var helloPending = true
+    /// Requests sent before the connection was made (kept apart so that a
+    /// failed connect can hand them to another link instead of failing them).
+    private var early: [(bytes: ByteBuffer, waiter: ReplyWaiter?)] = []
     /// Called once when the link is gone (pools forget it).
     var onClose: ((UpstreamLink) -> Void)?
+    /// A failed connect: returns true when it took the early requests elsewhere.
+    var onConnectFailure: (([(bytes: ByteBuffer, waiter: ReplyWaiter?)], LinkFailure) -> Bool)?
     /// The server's HELLO reply (for the proxy's own HELLO answers).
     var onHello: ((RESPToken) -> Void)?
 
     /// Replies still owed.
-    var inFlight: Int { waiters.count }
+    var inFlight: Int { waiters.count + early.count }
 
     private init(key: PoolKey, loop: any EventLoop, use: Use, logger: Logger) {
         self.key = key
@@ -94,9 +99,22 @@ final class UpstreamLink: @unchecked Sendable {  // used on its event loop only
                 case .success(let channel):
                     if link.isClosed { channel.close(promise: nil); return }
                     link.channel = channel
+                    for (bytes, waiter) in link.early {
+                        if let waiter { link.waiters.append(waiter) }
+                        link.outbound.writeImmutableBuffer(bytes)
+                    }
+                    link.early = []
                     link.flushNow()
                 case .failure(let error):
-                    link.fail(LinkFailure(message: "cannot connect to the \(key.role.rawValue) \(key.endpoint): \(error)", fromServer: false))
+                    let failure = LinkFailure(message: "cannot connect to the \(key.role.rawValue) \(key.endpoint): \(error)", fromServer: false)
+                    let early = link.early
+                    link.early = []
+                    if let redirect = link.onConnectFailure, !early.isEmpty, redirect(early, failure) {
+                        link.fail(failure)
+                    } else {
+                        for (_, waiter) in early { if let waiter { link.waiters.append(waiter) } }
+                        link.fail(failure)
+                    }
                 }
             }
         return link
@@ -112,6 +130,10 @@ final class UpstreamLink: @unchecked Sendable {  // used on its event loop only
     func send(_ bytes: ByteBuffer, waiter: ReplyWaiter?) {
         guard !isClosed else {
             if let waiter { Self.failWaiter(waiter, LinkFailure(message: "the link to the \(key.role.rawValue) is closed", fromServer: false)) }
+            return
+        }
+        guard channel != nil else {
+            early.append((bytes, waiter))
             return
         }
         if let waiter { waiters.append(waiter) }

@@ -124,3 +124,102 @@ struct RESPProxyFeatureTests {
         }
     }
 }
+
+@Suite("nscore resp-proxy: leader switch, replica loss, real clients", .timeLimit(.minutes(3)))
+struct RESPProxyTopologyTests {
+    @Test("leader-changed re-points new leader traffic without dropping clients")
+    func leaderSwitch() async throws {
+        try await withProxy { h in
+            let second = try await RedisServer()
+            defer { Task { await second.stop() } }
+            try await ProxyHarness.loadACL(port: second.port)
+            let c = try RawClient(port: h.port)
+            c.send(auth + "SET cluster/before 1\r\n")
+            #expect(c.read(until: "+OK\r\n", count: 2) == "+OK\r\n+OK\r\n")
+            _ = try h.cli(h.leader.port, ["PUBLISH", "cluster/event/leader-changed", #"{"node_id":2,"endpoint":"127.0.0.1:\#(second.port)"}"#],
+                          user: "cluster", password: ProxyHarness.clusterPassword)
+            #expect(await waitFor { h.log.contains("leader changed: new leader traffic goes to 127.0.0.1:\(second.port)") }, "\(h.log)")
+            c.send("SET cluster/after 2\r\n")
+            #expect(c.read(until: "\r\n") == "+OK\r\n", "the same client, not dropped")
+            #expect(try h.cli(second.port, ["GET", "cluster/after"]) == "2\n")
+            #expect(try h.cli(h.leader.port, ["GET", "cluster/after"], user: "cluster", password: ProxyHarness.clusterPassword) == "\n")
+            let status = try runCommand(nscoreBinary, ["resp-proxy", "status", "--socket", h.statusSocket]).output
+            #expect(status.contains("\"leader\": \"127.0.0.1:\(second.port)\""))
+            #expect(await waitFor(timeout: .seconds(5)) { h.log.contains("closing an idle link to the former leader") })
+        }
+    }
+
+    @Test("SIGHUP re-reads REDIS_ADDRESS from --env-file")
+    func sighup() async throws {
+        let h = try await ProxyHarness.make()
+        defer { Task { await h.close() } }
+        let second = try await RedisServer()
+        defer { Task { await second.stop() } }
+        try await ProxyHarness.loadACL(port: second.port)
+        let env = h.root + "/proxy.env"
+        try "REDIS_ADDRESS=127.0.0.1:\(h.leader.port)\nREDIS_REPLICA_ADDRESS=127.0.0.1:\(h.replica.port)\n".write(toFile: env, atomically: true, encoding: .utf8)
+        try await h.start(["--env-file", env])
+        try "REDIS_ADDRESS=127.0.0.1:\(second.port)\n".write(toFile: env, atomically: true, encoding: .utf8)
+        kill(h.proxy!.pid, SIGHUP)
+        #expect(await waitFor { h.log.contains("leader changed: new leader traffic goes to 127.0.0.1:\(second.port)") }, "\(h.log)")
+        #expect(try h.cluster("SET", "cluster/hup", "1") == "OK\n")
+        #expect(try h.cli(second.port, ["GET", "cluster/hup"]) == "1\n")
+    }
+
+    @Test("replica down: public reads fall back to the leader, logged")
+    func replicaDown() async throws {
+        try await withProxy { h in
+            #expect(try h.cluster("SET", "cluster/k", "v") == "OK\n")
+            _ = await waitFor { (try? h.cli(h.replica.port, ["GET", "cluster/k"])) == "v\n" }
+            #expect(try h.cli(nil, ["GET", "cluster/k"]) == "v\n")
+            await h.replica.kill9()
+            let first = try h.cli(nil, ["GET", "cluster/k"])
+            // A read in flight when the replica died may fail; the next ones are served by the leader.
+            let second = try h.cli(nil, ["GET", "cluster/k"])
+            #expect(second == "v\n", "first \(first), then \(second)\n\(h.log)")
+            #expect(h.log.contains("unreachable: public reads go to the leader"))
+            #expect(try h.cli(nil, ["SET", "cluster/k", "w"]).contains("NOPERM"), "still the default user on the leader")
+        }
+    }
+
+    @Test("redis-py through the proxy: AUTH, pipeline, transaction, pub/sub")
+    func redisPy() async throws {
+        try await withProxy { h in
+            let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build-venv/bin/python").path
+            #expect(FileManager.default.isExecutableFile(atPath: venv), "scripts/deps.sh makes the test venv with redis-py at \(venv)")
+            let script = h.root + "/client.py"
+            try """
+                import redis, sys, time
+                port, password = int(sys.argv[1]), sys.argv[2]
+                anon = redis.Redis(port=port)
+                try:
+                    anon.set("cluster/py", "1"); print("anonymous write ran"); sys.exit(1)
+                except redis.exceptions.NoPermissionError as e:
+                    assert "no permissions" in str(e), e
+                r = redis.Redis(port=port, username="cluster", password=password, decode_responses=True)
+                p = r.pipeline(transaction=False)
+                for i in range(100): p.set(f"cluster/py{i}", i)
+                for i in range(100): p.get(f"cluster/py{i}")
+                out = p.execute()
+                assert out[100:] == [str(i) for i in range(100)], out[100:]
+                t = r.pipeline(transaction=True)
+                t.incr("cluster/pyn"); t.incr("cluster/pyn")
+                assert t.execute() == [1, 2]
+                sub = redis.Redis(port=port, decode_responses=True).pubsub()
+                sub.subscribe("pychan")
+                assert sub.get_message(timeout=2)["type"] == "subscribe"
+                r.publish("pychan", "hi")
+                m = sub.get_message(timeout=5)
+                assert m and m["data"] == "hi", m
+                try:
+                    redis.Redis(port=port, username="cluster", password="wrong").ping(); sys.exit(1)
+                except redis.exceptions.AuthenticationError:
+                    pass
+                print("ok")
+                """.write(toFile: script, atomically: true, encoding: .utf8)
+            let (status, output) = try runCommand(venv, [script, "\(h.port)", ProxyHarness.clusterPassword])
+            #expect(status == 0 && output.hasSuffix("ok\n"), "\(output)\n\(h.log)")
+        }
+    }
+}
