@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/nscore
 
-.PHONY: all deps build release run test bench bench-resp bench-agent clean help
+.PHONY: all deps build release run test bench bench-resp bench-agent bench-resp-proxy clean help
 
 all: build
 
@@ -12,6 +12,7 @@ help:
 	@echo "make test   install missing packages, build, run every test"
 	@echo "make bench  run the load benchmarks (Benchmarks/), printing ratios to the anchors"
 	@echo "make bench-resp  RESP client vs redis-benchmark vs redis-py (Benchmarks/resp-client.sh)"
+	@echo "make bench-resp-proxy  nscore resp-proxy vs tcp-proxy vs haproxy, redis direct as the ceiling (Benchmarks/resp-proxy.sh)"
 	@echo "make bench-agent  nscore agent: per-task overhead vs the step alone, burst throughput, RSS (Benchmarks/agent.sh)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 	@echo "make fuzz-json  libFuzzer on the JSON parser for FUZZ_SECONDS (default 600)"
@@ -41,6 +42,10 @@ bench-resp: deps
 	@scripts/deps.sh --bench
 	cd Benchmarks && $(SWIFT) build -c release --product RESPClientLoad
 	@Benchmarks/resp-client.sh
+
+bench-resp-proxy: release
+	@scripts/deps.sh --bench
+	@Benchmarks/resp-proxy.sh $(RELEASE_BIN)
 
 bench-agent: release
 	cd Benchmarks && $(SWIFT) build -c release --product AgentLoad

@@ -10,6 +10,13 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// Hot-path targets: release builds skip the dynamic exclusivity checks of
+// class properties (measured: ~17 % of resp-proxy's CPU at -P 16). Debug
+// builds — and so every test run — keep them.
+let hotPath: [SwiftSetting] = strict + [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "nscore",
     platforms: [.macOS(.v14)],
@@ -58,7 +65,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: hotPath
         ),
 
         // RESP: the Redis protocol: codec, command table, connections, client pool, pub/sub, routing.
@@ -70,7 +77,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            swiftSettings: strict
+            swiftSettings: hotPath
         ),
 
         // JSON: an order-keeping JSON value, parser and serializer (task data, schemas).

@@ -43,9 +43,14 @@ extension RedisCommandInfo {
     /// The keys of a command line, following the key specs the way Redis does
     /// (`getKeysUsingKeySpecs`): a spec whose arguments are missing or whose
     /// key count is not a number contributes no keys.
-    public func keys<Argument: RedisArgument>(in arguments: some RandomAccessCollection<Argument>) -> Keys {
-        let argv = Array(arguments)
-        let argc = argv.count
+    public func keys<Arguments: RandomAccessCollection>(in arguments: Arguments) -> Keys where Arguments.Element: RedisArgument {
+        let argc = arguments.count
+        func argv(_ i: Int) -> Arguments.Element { arguments[arguments.index(arguments.startIndex, offsetBy: i)] }
+        // The common shape (one key at a fixed position: GET, SET, HGET…) without the general walk.
+        if keySpecs.count == 1, case .index(let position) = keySpecs[0].begin, case .range(0, _, _) = keySpecs[0].find,
+           !keySpecs[0].flags.contains(.notKey) {
+            return .indices(position < argc ? [position] : [])
+        }
         var found: [Int] = []
         for spec in keySpecs {
             if spec.flags.contains(.notKey) { continue }
@@ -60,7 +65,7 @@ extension RedisCommandInfo {
                 var i = start
                 while i != end {
                     if i >= argc || i < 1 { break }
-                    if argv[i].equalsIgnoringCase(keyword) { first = i + 1; break }
+                    if argv(i).equalsIgnoringCase(keyword) { first = i + 1; break }
                     i += start <= end ? 1 : -1
                 }
                 if first == 0 { continue }
@@ -80,7 +85,7 @@ extension RedisCommandInfo {
                 }
             case .keynum(let index, let firstKey, let keyStep):
                 step = keyStep
-                guard first + index < argc, let count = argv[first + index].integerValue, count >= 0 else { continue }
+                guard first + index < argc, let count = argv(first + index).integerValue, count >= 0 else { continue }
                 first += firstKey
                 last = first + count - 1
             case .unknown:

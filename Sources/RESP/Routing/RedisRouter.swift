@@ -1,3 +1,5 @@
+public import NIOCore
+
 /// Which endpoint a command goes to under the platform's auth-vs-read-only model.
 public enum RedisRoute: Sendable, Equatable {
     /// The read-only endpoint (`default` user, no password; usually the local replica).
@@ -58,7 +60,19 @@ public struct RedisRouter: Sendable {
 
     /// The decision for a command line (name first).
     public func route<Argument: RedisArgument>(_ arguments: some RandomAccessCollection<Argument>) -> RedisRoutingDecision {
-        guard let info = RedisCommandTable.info(for: arguments) else {
+        decide(info: RedisCommandTable.info(for: arguments), arguments: arguments)
+    }
+
+    /// The decision when the command's table entry is already known (a
+    /// proxy's per-name cache), for arguments taken off the wire. Concrete,
+    /// so that callers in other modules run specialized code.
+    public func route(info: RedisCommandInfo?, arguments: [ByteBuffer]) -> RedisRoutingDecision {
+        decide(info: info, arguments: arguments)
+    }
+
+    private func decide<Arguments: RandomAccessCollection>(info: RedisCommandInfo?, arguments: Arguments) -> RedisRoutingDecision
+    where Arguments.Element: RedisArgument {
+        guard let info else {
             return .init(route: .privileged, reason: .unknownCommand)
         }
         switch info.name {
@@ -79,9 +93,11 @@ public struct RedisRouter: Sendable {
         case .unknowable:
             return .init(route: .privileged, reason: .unknowableKeys)
         case .indices(let indices):
-            let argv = Array(arguments)
-            for i in indices where !publicPatterns.contains(where: { $0.matches(argv[i].bytes) }) {
-                return .init(route: .privileged, reason: .privateKey)
+            for i in indices {
+                let key = arguments[arguments.index(arguments.startIndex, offsetBy: i)]
+                if !publicPatterns.contains(where: { $0.matches(key.bytes) }) {
+                    return .init(route: .privileged, reason: .privateKey)
+                }
             }
             return .init(route: .readOnly, reason: .publicRead)
         }

@@ -124,7 +124,7 @@ extension ProxySession {
     }
 
     /// `CLIENT SETNAME/GETNAME/ID` answered here; REPLY/TRACKING/CACHING refused (they would change a shared link).
-    func client(_ request: RESPRequest) {
+    func client(_ request: RESPRequest, _ entry: CommandEntry) {
         guard request.arguments.count >= 2 else {
             local("-ERR wrong number of arguments for 'client' command\r\n")
             return
@@ -150,13 +150,8 @@ extension ProxySession {
         case let sub where ["reply", "tracking", "caching", "no-evict", "no-touch", "pause", "unpause"].contains(sub):
             local("-ERR resp-proxy: CLIENT \(sub.uppercased()) is not available through the proxy (its links are shared)\r\n")
         default:
-            handleRouted(request)
+            route(request, entry)  // not a session command after all (CLIENT LIST, CLIENT INFO…)
         }
-    }
-
-    private func handleRouted(_ request: RESPRequest) {
-        // Not a session command after all: the ordinary route (CLIENT LIST, CLIENT INFO…).
-        routeRequest(request)
     }
 
     /// `RESET`: back to a fresh connection's state.
@@ -187,26 +182,26 @@ extension ProxySession {
 
     /// MULTI or WATCH: the session gets a link of its own (the leader as its
     /// user, or the replica as `default`) until EXEC, DISCARD or UNWATCH.
-    func pin(_ request: RESPRequest, _ name: String) {
+    func pin(_ request: RESPRequest, _ kind: CommandEntry.Kind) {
         if pinned == nil {
             let key = user == nil ? upstreams.replicaKey(proto: proto, db: db) : upstreams.leaderKey(user: user, proto: proto, db: db)
             pinned = upstreams.lease(key)
             pinnedDirty = false
         }
-        forwardPinned(request, name, pinned!)
+        forwardPinned(request, kind, pinned!)
     }
 
     /// A request on the pinned link; EXEC/DISCARD (and UNWATCH outside MULTI) release it with their reply.
-    func forwardPinned(_ request: RESPRequest, _ name: String, _ link: UpstreamLink) {
+    func forwardPinned(_ request: RESPRequest, _ kind: CommandEntry.Kind, _ link: UpstreamLink) {
         upstreams.stats.routed(link.key.role)
         let seq = reserve()
         if link.key.role == .leader, user != nil { lastWrite = .now() }
         link.send(request.bytes, waiter: .slot(self, seq))
-        switch name {
-        case "multi": inMulti = true
-        case "exec", "discard": unpin(at: seq)
-        case "unwatch" where !inMulti: unpin(at: seq)
-        case "select", "auth", "hello", "client", "reset": pinnedDirty = true
+        switch kind {
+        case .multi: inMulti = true
+        case .exec, .discard: unpin(at: seq)
+        case .unwatch where !inMulti: unpin(at: seq)
+        case .select, .auth, .hello, .client, .reset: pinnedDirty = true
         default: break
         }
     }

@@ -128,48 +128,46 @@ final class ProxySession: ChannelInboundHandler, @unchecked Sendable {  // used 
             updateReading()
             return
         }
-        let name = request.arguments[0].lowercasedName
-        if let sub = subscription, proto == 2, name != "quit", name != "reset" {
+        let entry = upstreams.commands.entry(request.arguments[0])
+        if let sub = subscription, proto == 2, entry.kind != .quit, entry.kind != .reset {
             sub.send(request.bytes, waiter: nil)  // subscribed (RESP2): the server answers everything
             return
         }
-        if let pinned, !Self.sessionCommands.contains(name) || inMulti {
-            forwardPinned(request, name, pinned)
+        if let pinned, !Self.isSessionCommand(entry.kind) || inMulti {
+            forwardPinned(request, entry.kind, pinned)
             return
         }
-        switch name {
-        case "auth": auth(request)
-        case "hello": hello(request)
-        case "select": select(request)
-        case "client": client(request)
-        case "quit":
+        switch entry.kind {
+        case .auth: auth(request)
+        case .hello: hello(request)
+        case .select: select(request)
+        case .client: client(request, entry)
+        case .quit:
             local("+OK\r\n")
             closeWhenFlushed = true
-        case "reset": reset()
-        case "monitor":
+        case .reset: reset()
+        case .monitor:
             local("-ERR resp-proxy: MONITOR is not available through the proxy; connect to the server itself\r\n")
-        case "subscribe", "psubscribe", "ssubscribe": subscribe(request)
-        case "unsubscribe" where subscription != nil, "punsubscribe" where subscription != nil,
-             "sunsubscribe" where subscription != nil:
+        case .subscribe: subscribe(request)
+        case .unsubscribe where subscription != nil:
             subscription?.send(request.bytes, waiter: nil)
-        case "multi", "watch": pin(request, name)
-        default: route(request, name)
+        case .multi, .watch: pin(request, entry.kind)
+        default: route(request, entry)
         }
-    }
-
-    /// The ordinary route for a request the session does not answer itself.
-    func routeRequest(_ request: RESPRequest) {
-        route(request, request.arguments[0].lowercasedName)
     }
 
     /// Commands the proxy answers itself even with a pinned link (outside MULTI).
-    static let sessionCommands: Set<String> = ["auth", "hello", "select", "client", "quit", "reset", "monitor",
-                                               "subscribe", "psubscribe", "ssubscribe"]
+    static func isSessionCommand(_ kind: CommandEntry.Kind) -> Bool {
+        switch kind {
+        case .auth, .hello, .select, .client, .quit, .reset, .monitor, .subscribe: true
+        default: false
+        }
+    }
 
     /// Routes by the platform's model; blocking commands get a link of their own.
-    private func route(_ request: RESPRequest, _ name: String) {
-        let info = RedisCommandTable.info(for: request.arguments)
-        let decision = configuration.router.route(request.arguments)
+    func route(_ request: RESPRequest, _ entry: CommandEntry) {
+        let info = entry.isContainer ? RedisCommandTable.info(for: request.arguments) : entry.info
+        let decision = configuration.router.route(info: info, arguments: request.arguments)
         let key: PoolKey
         if let user, decision.route == .privileged {
             key = upstreams.leaderKey(user: user, proto: proto, db: db)
@@ -181,7 +179,7 @@ final class ProxySession: ChannelInboundHandler, @unchecked Sendable {  // used 
         }
         upstreams.stats.routed(key.role)
         let seq = reserve()
-        if info?.flags.contains(.blocking) == true || name == "wait" || name == "waitaof" {
+        if entry.isBlocking || info?.flags.contains(.blocking) == true {
             let link = upstreams.lease(key)
             barrierAt = seq
             barrierLink = link

@@ -13,6 +13,8 @@ final class LoopUpstreams: @unchecked Sendable {  // used on its event loop only
     let leader: LeaderAddress
     let stats: ProxyStats
     let logger: Logger
+    /// Command entries by name (one lookup per name, not per request).
+    let commands = CommandCache()
     private var shared: [PoolKey: UpstreamLink] = [:]
     private var spares: [PoolKey: [UpstreamLink]] = [:]
     private var leased = 0
