@@ -9,6 +9,7 @@ ROOT=$(pwd)/run
 CONF=$(pwd)/conf
 REDIS_PORT=${REDIS_PORT:-16379}
 PROXY_PORT=${PROXY_PORT:-16380}
+RESP_PROXY_PORT=${RESP_PROXY_PORT:-16381}
 METRICS_PORT=${METRICS_PORT:-19100}
 mkdir -p "$ROOT/redis"
 pids=()
@@ -24,9 +25,9 @@ stop() {
 trap stop INT TERM EXIT
 
 port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-for p in "$REDIS_PORT" "$PROXY_PORT" "$METRICS_PORT"; do
+for p in "$REDIS_PORT" "$PROXY_PORT" "$RESP_PROXY_PORT" "$METRICS_PORT"; do
   if port_busy "$p"; then
-    echo "port $p on 127.0.0.1 is in use; set REDIS_PORT/PROXY_PORT/METRICS_PORT to free ones" >&2
+    echo "port $p on 127.0.0.1 is in use; set REDIS_PORT/PROXY_PORT/RESP_PROXY_PORT/METRICS_PORT to free ones" >&2
     exit 1
   fi
 done
@@ -73,11 +74,18 @@ for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTE
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$PROXY_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
+# The local Redis endpoint that routes like an agent (here replica = leader = the one server).
+"$NSCORE" resp-proxy --listen "127.0.0.1:$RESP_PROXY_PORT" --replica "127.0.0.1:$REDIS_PORT" --leader "127.0.0.1:$REDIS_PORT" \
+  --status-socket "$ROOT/resp-proxy.sock" 2> >(tee "$ROOT/resp-proxy.log" >&2) &
+pids+=($!)
+for _ in $(seq 50); do redis-cli -p "$RESP_PROXY_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
 cat <<MSG
 
 nscore local stack is up (Ctrl-C stops it):
   redis-server         127.0.0.1:$REDIS_PORT   (log: run/redis.log)
   nscore tcp-proxy     127.0.0.1:$PROXY_PORT -> 127.0.0.1:$REDIS_PORT
+  nscore resp-proxy    127.0.0.1:$RESP_PROXY_PORT   (routes like an agent; status: nscore resp-proxy status --socket run/resp-proxy.sock)
   nscore agent node/1  actions from conf/actions/node and run/node/actions (log: run/node-agent.log)
   metrics              http://127.0.0.1:$METRICS_PORT/metrics
 
@@ -87,6 +95,9 @@ writes (its password is in run/cluster.env). Try:
   REDIS_ADDRESS=127.0.0.1:$REDIS_PORT $NSCORE redis GET cluster/greeting
   REDIS_ADDRESS=127.0.0.1:$REDIS_PORT $NSCORE redis SET cluster/x 1    # fails: needs credentials
   redis-cli -p $PROXY_PORT get cluster/greeting                    # through the tcp-proxy
+  redis-cli -p $RESP_PROXY_PORT set cluster/x 1                     # refused: the default user reads only
+  redis-cli -p $RESP_PROXY_PORT --user cluster --pass \$(sed -n 's/^REDIS_PASSWORD=//p' run/cluster.env) set cluster/x 1
+  $NSCORE resp-proxy status --socket run/resp-proxy.sock
   $NSCORE task run --env-file run/cluster.env node/1 get-node-info   # a task on the node agent
   $NSCORE task list --env-file run/cluster.env node/1
   curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep nscore_
