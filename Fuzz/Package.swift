@@ -5,6 +5,7 @@ import PackageDescription
 // main() and is built with -sanitize=fuzzer, which `make test` must not do.
 //   make fuzz-resp            (10 minutes by default; FUZZ_SECONDS=N to change)
 //   make fuzz-json            (same, for the JSON parser)
+//   make fuzz-request         (the resp-proxy's client request decoder)
 //   make fuzz-schema          (JSON Schema: compile and validate)
 //   make fuzz-stepcommand     (the agent's command-pipe parser)
 let package = Package(
@@ -18,6 +19,14 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .executableTarget(
             name: "RESPTokenFuzzer",
+            dependencies: [
+                "FuzzDriver",
+                .product(name: "RESP", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "RESPRequestFuzzer",
             dependencies: [
                 "FuzzDriver",
                 .product(name: "RESP", package: "nscore"),

@@ -108,11 +108,42 @@ public final class RedisServer: Sendable {
 
     public init(port: Int? = nil, extraArguments: [String] = []) async throws {
         directory = try makeTempDirectory(prefix: "nscore-redis")
-        self.port = port ?? freePort()
-        arguments = ["--port", "\(self.port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                     "--dir", directory] + extraArguments
-        process = Mutex(try Self.spawn(arguments, directory: directory))
-        try await waitUntilUp()
+        // A port free a moment ago may be taken by another suite's server meanwhile:
+        // then ours exits ("Address already in use") and we try another one.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let chosen = port ?? freePort()
+            let args = ["--port", "\(chosen)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--dir", directory] + extraArguments
+            let spawned = try Self.spawn(args, directory: directory)
+            let ours = await waitFor(timeout: .seconds(10)) {
+                if !spawned.isRunning { return true }
+                return await Self.serverPID(port: chosen) == spawned.pid
+            }
+            if ours, spawned.isRunning {
+                self.port = chosen
+                arguments = args
+                process = Mutex(spawned)
+                return
+            }
+            await spawned.stop(signal: SIGKILL)
+            if port != nil || attempt >= 5 {
+                throw CommandFailed(command: "redis-server --port \(chosen)", status: -1, output: spawned.log)
+            }
+        }
+    }
+
+    /// The `process_id` the server on `port` reports (nil when nothing or something else answers).
+    static func serverPID(port: Int) async -> pid_t? {
+        try? await blockingPool.runIfActive {
+            let reply = try rawExchange(port: port, send: "INFO server\r\n") { text in
+                guard let r = text.firstRange(of: "process_id:") else { return false }
+                return text[r.upperBound...].contains("\r\n")
+            }
+            guard let range = reply.firstRange(of: "process_id:") else { return nil }
+            return pid_t(reply[range.upperBound...].prefix { $0.isNumber })
+        } ?? nil
     }
 
     private static func spawn(_ arguments: [String], directory: String) throws -> ExternalProcess {
@@ -120,7 +151,8 @@ public final class RedisServer: Sendable {
     }
 
     private func waitUntilUp() async throws {
-        let up = await waitFor(timeout: .seconds(10)) { self.ping() }
+        let pid = process.withLock { $0.pid }
+        let up = await waitFor(timeout: .seconds(10)) { await Self.serverPID(port: self.port) == pid }
         guard up else { throw CommandFailed(command: "redis-server", status: -1, output: process.withLock { $0.log }) }
     }
 
@@ -165,6 +197,11 @@ public func withRedisServer<T>(extraArguments: [String] = [], _ body: (RedisServ
 /// Connects with a blocking socket, sends `send`, reads until `expect` bytes
 /// or EOF (2 s receive timeout); for tiny protocol checks in tests.
 public func rawExchange(port: Int, send: String, expect: Int) throws -> String {
+    try rawExchange(port: port, send: send) { $0.utf8.count >= expect }
+}
+
+/// Like ``rawExchange(port:send:expect:)``, reading until `done` says the reply is complete.
+public func rawExchange(port: Int, send: String, until done: (String) -> Bool) throws -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }
@@ -182,7 +219,7 @@ public func rawExchange(port: Int, send: String, expect: Int) throws -> String {
     guard write(fd, bytes, bytes.count) == bytes.count else { throw POSIXError(.EIO) }
     var received: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
-    while received.count < expect {
+    while !done(String(decoding: received, as: UTF8.self)) {
         let n = read(fd, &buffer, buffer.count)
         if n <= 0 { break }
         received += buffer[0..<n]

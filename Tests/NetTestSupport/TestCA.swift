@@ -1,3 +1,4 @@
+import NIOPosix
 import Foundation
 
 /// A throw-away certificate authority and a server certificate for
@@ -61,4 +62,17 @@ public struct CommandFailed: Error, CustomStringConvertible {
         self.output = output
     }
     public var description: String { "\(command) exited \(status): \(output)" }
+}
+
+/// Threads for tests' blocking waits (child processes, blocking sockets),
+/// so that they never hold the cooperative pool other suites' timers run on.
+public let blockingPool: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: 16)
+    pool.start()
+    return pool
+}()
+
+/// ``runCommand(_:_:)`` waited for on ``blockingPool``.
+public func runCommandOffPool(_ path: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    try await blockingPool.runIfActive { try runCommand(path, arguments) }
 }

@@ -21,7 +21,7 @@ struct RedisCommandTests {
             for setup in [["RPUSH", "cluster/l", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"],
                           ["HSET", "cluster/h", "f1", "v1", "f2", "v2"], ["SET", "cluster/q", "a\"b\\c\n\u{1}é"],
                           ["ZADD", "cluster/z", "1.5", "m"], ["SADD", "cluster/s", "x"]] {
-                _ = try runCommand("/usr/bin/redis-cli", Array(cli.dropFirst()) + setup)
+                _ = try await runCommandOffPool("/usr/bin/redis-cli", Array(cli.dropFirst()) + setup)
             }
             let reads = [["GET", "cluster/q"], ["GET", "cluster/nokey"], ["LRANGE", "cluster/l", "0", "-1"], ["HGETALL", "cluster/h"],
                          ["SMEMBERS", "cluster/s"], ["ZSCORE", "cluster/z", "m"], ["LRANGE", "cluster/nokey", "0", "-1"],
@@ -29,7 +29,7 @@ struct RedisCommandTests {
                          ["ZRANGE", "cluster/z", "0", "-1", "WITHSCORES"], ["LPOS", "cluster/l", "zz"]]
             for command in reads {
                 for mode in ["--no-raw", "--raw"] {
-                    let expected = try runCommand("/usr/bin/redis-cli", Array(cli.dropFirst()) + [mode] + command).output
+                    let expected = try await runCommandOffPool("/usr/bin/redis-cli", Array(cli.dropFirst()) + [mode] + command).output
                     let ours = try await nscoreRedis([mode] + command, environment: env)
                     #expect(ours.status == 0, "\(command): \(ours.output)")
                     #expect(ours.output == expected, "\(mode) \(command)")
@@ -42,7 +42,7 @@ struct RedisCommandTests {
     func errorsAndRouting() async throws {
         try await withRedisServer { redis in
             let env = ["REDIS_ADDRESS": "127.0.0.1:\(redis.port)"]
-            _ = try runCommand("/usr/bin/redis-cli", ["-p", "\(redis.port)", "HSET", "cluster/h", "f", "v"])
+            _ = try await runCommandOffPool("/usr/bin/redis-cli", ["-p", "\(redis.port)", "HSET", "cluster/h", "f", "v"])
             let wrongType = try await nscoreRedis(["--no-raw", "GET", "cluster/h"], environment: env)
             #expect(wrongType.status == 1)
             #expect(wrongType.output == "(error) WRONGTYPE Operation against a key holding the wrong kind of value\n", "\(wrongType.output)")
@@ -51,7 +51,7 @@ struct RedisCommandTests {
             #expect(write.output.contains("REDIS_PASSWORD"), "\(write.output)")
 
             // With credentials from an env file, the write goes to the leader.
-            _ = try runCommand("/usr/bin/redis-cli", ["-p", "\(redis.port)", "ACL", "SETUSER", "module/x", "on", ">pw",
+            _ = try await runCommandOffPool("/usr/bin/redis-cli", ["-p", "\(redis.port)", "ACL", "SETUSER", "module/x", "on", ">pw",
                                                      "~module/x/*", "+@all"])
             let dir = try makeTempDirectory(prefix: "nscore-envfile")
             defer { try? FileManager.default.removeItem(atPath: dir) }

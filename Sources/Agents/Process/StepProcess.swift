@@ -72,7 +72,13 @@ enum StepProcess {
         }
 
         var pid: pid_t = 0
-        let rc = spawn(launch, &pid, stdin.read, stdout.write, stderr.write, command.write)
+        var rc = spawn(launch, &pid, stdin.read, stdout.write, stderr.write, command.write)
+        // "Text file busy": the file is being written (an update replacing the step), or another
+        // process still holds a descriptor it inherited while the file was written. Try again shortly.
+        for _ in 0..<10 where rc == ETXTBSY {
+            try? await Task.sleep(for: .milliseconds(20))
+            rc = spawn(launch, &pid, stdin.read, stdout.write, stderr.write, command.write)
+        }
         for fd in [stdin.read, stdout.write, stderr.write, command.write] where fd > 2 { close(fd) }
         guard rc == 0 else {
             for fd in [writer, stdout.read, stderr.read, command.read] where fd >= 0 { close(fd) }

@@ -11,7 +11,7 @@ struct AgentControlTests {
         try await withAgent { h in
             try h.step("long", "10sleep", "#!/bin/sh\necho started\nexec sleep 30\n")
             try h.step("long", "20later", "#!/bin/sh\necho later-ran\nsleep 30\n")
-            try h.step("trap", "10trap", "#!/bin/sh\ntrap 'echo caught; exit 5' TERM\necho trapping\nwhile true; do sleep 0.1; done\n")
+            try h.step("trap", "10trap", "#!/bin/sh\ntrap 'echo caught; exit 5' TERM\necho trapping\ntouch \(h.root)/trap-ready\nwhile true; do sleep 0.1; done\n")
             try await h.start()
             let long = try await h.submit("long")
             #expect(await h.waitForLog("\(long): long/10sleep is starting"))
@@ -24,7 +24,7 @@ struct AgentControlTests {
 
             let trapped = try await h.submit("trap")
             #expect(await h.waitForLog("\(trapped): trap/10trap is starting"))
-            try await Task.sleep(for: .milliseconds(200))
+            #expect(await waitFor { FileManager.default.fileExists(atPath: h.root + "/trap-ready") }, "the step set its trap")
             _ = try await h.result(try await h.submit("cancel-task", data: #"{"task":"\#(trapped)"}"#))
             let t = try await h.result(trapped)
             #expect(t.exitCode == 5)

@@ -44,11 +44,12 @@ struct AgentLifecycleTests {
     @Test("SIGTERM with a task running: the agent dies by SIGTERM within a second, the task's result is 12, its step got TERM")
     func terminate() async throws {
         try await withAgent { h in
-            try h.step("long", "10long", "#!/bin/sh\ntrap 'echo term >> \(h.root)/got; exit 1' TERM\nwhile true; do sleep 0.1; done\n")
+            try h.step("long", "10long", "#!/bin/sh\ntrap 'echo term >> \(h.root)/got; exit 1' TERM\ntouch \(h.root)/trapping\nwhile true; do sleep 0.1; done\n")
             try h.step("hang", "10hang", "#!/bin/sh\nsleep 30\n", kind: "events")
             try await h.start()
             let id = try await h.submit("long")
             #expect(await h.waitForLog("\(id): long/10long is starting"))
+            #expect(await waitFor { FileManager.default.fileExists(atPath: h.root + "/trapping") }, "the step set its trap")
             _ = try await h.admin.publish("cluster/event/hang", "")
             try await Task.sleep(for: .milliseconds(300))
             let signalled = ContinuousClock.now
@@ -61,7 +62,7 @@ struct AgentLifecycleTests {
             #expect(r.exitCode == 12)
             #expect(r.error.contains("stopped"))
             #expect(h.progress(id).last == #"{"status":"aborted","progress":0}"#)
-            #expect(await waitFor { (try? String(contentsOfFile: h.root + "/got", encoding: .utf8)) == "term\n" })
+            #expect(await waitFor { (try? String(contentsOfFile: h.root + "/got", encoding: .utf8)) == "term\n" }, "\(h.log)")
             #expect(!h.log.contains("Handler of cluster/event/hang exited"))
         }
     }
@@ -98,8 +99,9 @@ struct AgentLifecycleTests {
             let r = try await h.result(id, timeout: .seconds(20))
             #expect(r.exitCode == 0)
             #expect(r.output == "finished\n")
-            // Restored right after the result's EXEC (whose EXPIRE found it missing).
-            #expect(await waitFor(timeout: .seconds(2)) { (try? await h.get("task/module/test1/\(id)/context")) != nil },
+            // Restored right after the result's EXEC (whose EXPIRE found it missing), on a pooled
+            // connection that may itself still be reconnecting (backoff up to 5 s).
+            #expect(await waitFor(timeout: .seconds(15)) { (try? await h.get("task/module/test1/\(id)/context")) != nil },
                     "the context, lost with the server, is written again with the result\n\(h.log)")
             let again = try await h.submit("slow")
             #expect(try await h.result(again, timeout: .seconds(20)).exitCode == 0, "popping resumed")

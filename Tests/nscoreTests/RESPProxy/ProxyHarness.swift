@@ -4,6 +4,11 @@ import NIOPosix
 import RESP
 import Testing
 
+/// Every resp-proxy suite, one test at a time: each runs two redis-servers,
+/// a proxy and many clients, and run together they starve other suites' timers.
+@Suite("nscore resp-proxy", .serialized)
+struct RESPProxySuites {}
+
 /// A leader and its replica (real redis-servers, the platform's ACL users
 /// loaded on both) and `nscore resp-proxy` in front of them.
 final class ProxyHarness: @unchecked Sendable {
@@ -33,12 +38,12 @@ final class ProxyHarness: @unchecked Sendable {
         try await loadACL(port: replica.port)
         let h = ProxyHarness(leader: leader, replica: replica, root: try makeTempDirectory(prefix: "nscore-resp-proxy"))
         let linked = await waitFor(timeout: .seconds(10)) {
-            (try? h.cli(replica.port, ["INFO", "replication"], user: "cluster", password: clusterPassword))?.contains("master_link_status:up") == true
+            (try? await h.cli(replica.port, ["INFO", "replication"], user: "cluster", password: clusterPassword))?.contains("master_link_status:up") == true
         }
         guard linked else { throw CommandFailed(command: "replica of \(leader.port)", status: -1, output: "replication did not start") }
         // After a diskless sync the leader streams writes only once the replica's first ACK came (up to a second).
-        try h.cli(leader.port, ["SET", "cluster/harness-ready", "1"], user: "cluster", password: clusterPassword)
-        let streaming = await waitFor(timeout: .seconds(10)) { (try? h.cli(replica.port, ["GET", "cluster/harness-ready"])) == "1\n" }
+        try await h.cli(leader.port, ["SET", "cluster/harness-ready", "1"], user: "cluster", password: clusterPassword)
+        let streaming = await waitFor(timeout: .seconds(10)) { (try? await h.cli(replica.port, ["GET", "cluster/harness-ready"])) == "1\n" }
         guard streaming else { throw CommandFailed(command: "replica of \(leader.port)", status: -1, output: "writes are not replicated") }
         return h
     }
@@ -61,30 +66,33 @@ final class ProxyHarness: @unchecked Sendable {
         let args = ["resp-proxy", "--listen", "127.0.0.1:\(port)", "--replica", "127.0.0.1:\(replica.port)",
                     "--leader", "127.0.0.1:\(leader ?? self.leader.port)", "--status-socket", statusSocket] + extra
         proxy = try ExternalProcess(nscoreBinary, args, environment: ["PATH": "/usr/bin:/bin"], logPath: logPath)
-        let up = await waitFor(timeout: .seconds(10)) { (try? self.cli(self.port, ["PING"])) == "PONG\n" }
+        let up = await waitFor(timeout: .seconds(10)) { (try? await self.cli(self.port, ["PING"])) == "PONG\n" }
         guard up else { throw CommandFailed(command: "nscore resp-proxy", status: -1, output: log) }
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// redis-cli against `port` (the proxy by default); stdout+stderr.
+    /// redis-cli against `port` (the proxy by default); stdout+stderr. The
+    /// wait runs on NIO's blocking-I/O pool, not on a cooperative thread that
+    /// other suites' timers need.
     @discardableResult
-    func cli(_ port: Int? = nil, _ args: [String], user: String? = nil, password: String? = nil, resp3: Bool = false) throws -> String {
+    func cli(_ port: Int? = nil, _ args: [String], user: String? = nil, password: String? = nil, resp3: Bool = false) async throws -> String {
         var argv = ["-p", "\(port ?? self.port)", "--no-auth-warning"]
         if let user { argv += ["--user", user, "--pass", password ?? ""] }
         if resp3 { argv.append("-3") }
-        return try runCommand("/usr/bin/redis-cli", argv + args).output
+        let all = argv + args
+        return try await blockingPool.runIfActive { try runCommand("/usr/bin/redis-cli", all).output }
     }
 
     /// As the cluster user through the proxy.
     @discardableResult
-    func cluster(_ args: String...) throws -> String {
-        try cli(nil, args, user: "cluster", password: Self.clusterPassword)
+    func cluster(_ args: String...) async throws -> String {
+        try await cli(nil, args, user: "cluster", password: Self.clusterPassword)
     }
 
     /// `cmdstat_<name>` calls on a server (INFO commandstats).
-    func calls(_ command: String, on port: Int) throws -> Int {
-        let info = try cli(port, ["INFO", "commandstats"], user: "cluster", password: Self.clusterPassword)
+    func calls(_ command: String, on port: Int) async throws -> Int {
+        let info = try await cli(port, ["INFO", "commandstats"], user: "cluster", password: Self.clusterPassword)
         guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }),
               let range = line.firstRange(of: "calls=") else { return 0 }
         return Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
@@ -112,7 +120,7 @@ func withProxy<T>(_ extra: [String] = [], _ body: (ProxyHarness) async throws ->
 }
 
 /// A raw socket client: send bytes, read what comes back (for exact-byte and protocol-error checks).
-final class RawClient {
+final class RawClient: @unchecked Sendable {  // used by one test at a time
     private let fd: Int32
 
     init(port: Int) throws {
@@ -140,8 +148,22 @@ final class RawClient {
         }
     }
 
-    /// Reads until `count` bytes arrived, EOF, or the timeout.
-    func read(_ count: Int) -> String {
+    /// Reads until `count` bytes arrived, EOF, or the timeout (on NIO's blocking pool).
+    func read(_ count: Int) async -> String {
+        (try? await blockingPool.runIfActive { self.readSync(count) }) ?? ""
+    }
+
+    /// Reads until what arrived ends with `suffix` `count` times (or EOF, or the timeout), on NIO's blocking pool.
+    func read(until suffix: String, count: Int = 1) async -> String {
+        (try? await blockingPool.runIfActive { self.readSync(until: suffix, count: count) }) ?? ""
+    }
+
+    /// True when the peer closed (read returns 0).
+    func isClosedByPeer() async -> Bool {
+        (try? await blockingPool.runIfActive { self.closedSync() }) ?? false
+    }
+
+    private func readSync(_ count: Int) -> String {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while out.count < count {
@@ -152,8 +174,7 @@ final class RawClient {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Reads until what arrived ends with `suffix` and holds it `count` times (or EOF, or the timeout).
-    func read(until suffix: String, count: Int = 1) -> String {
+    private func readSync(until suffix: String, count: Int) -> String {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         let want = Array(suffix.utf8)
@@ -169,8 +190,7 @@ final class RawClient {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// True when the peer closed (read returns 0).
-    func isClosedByPeer() -> Bool {
+    private func closedSync() -> Bool {
         var byte: UInt8 = 0
         return Glibc.read(fd, &byte, 1) == 0
     }

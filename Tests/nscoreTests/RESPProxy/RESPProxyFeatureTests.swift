@@ -7,6 +7,7 @@ import Testing
 
 private let auth = "AUTH cluster \(ProxyHarness.clusterPassword)\r\n"
 
+extension RESPProxySuites {
 @Suite("nscore resp-proxy: transactions, blocking, pub/sub, limits", .timeLimit(.minutes(3)))
 struct RESPProxyFeatureTests {
     @Test("MULTI/EXEC on one leader link; WATCH aborts EXEC when another client changed the key")
@@ -14,15 +15,15 @@ struct RESPProxyFeatureTests {
         try await withProxy { h in
             let a = try RawClient(port: h.port)
             a.send(auth + "MULTI\r\nSET cluster/t 1\r\nINCR cluster/t\r\nGET cluster/t\r\nEXEC\r\n")
-            #expect(a.read(until: "$1\r\n2\r\n") == "+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n")
+            #expect(await a.read(until: "$1\r\n2\r\n") == "+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n")
             a.send("WATCH cluster/t\r\nGET cluster/t\r\n")
-            #expect(a.read(until: "$1\r\n2\r\n") == "+OK\r\n$1\r\n2\r\n")
-            #expect(try h.cluster("SET", "cluster/t", "changed") == "OK\n")
+            #expect(await a.read(until: "$1\r\n2\r\n") == "+OK\r\n$1\r\n2\r\n")
+            #expect(try await h.cluster("SET", "cluster/t", "changed") == "OK\n")
             a.send("MULTI\r\nSET cluster/t mine\r\nEXEC\r\nGET cluster/t\r\n")
-            let aborted = a.read(until: "changed\r\n")
+            let aborted = await a.read(until: "changed\r\n")
             #expect(aborted == "+OK\r\n+QUEUED\r\n*-1\r\n$7\r\nchanged\r\n", "\(aborted)")
             a.send("DISCARD\r\n")
-            #expect(a.read(until: "\r\n") == "-ERR DISCARD without MULTI\r\n")
+            #expect(await a.read(until: "\r\n") == "-ERR DISCARD without MULTI\r\n")
         }
     }
 
@@ -31,17 +32,17 @@ struct RESPProxyFeatureTests {
         try await withProxy { h in
             let a = try RawClient(port: h.port)
             a.send(auth + "BRPOP cluster/q 5\r\nGET cluster/after\r\n")
-            #expect(a.read(until: "+OK\r\n") == "+OK\r\n")
+            #expect(await a.read(until: "+OK\r\n") == "+OK\r\n")
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try h.cluster("SET", "cluster/after", "set-later") == "OK\n")
-            #expect(try h.cluster("LPUSH", "cluster/q", "item") == "1\n")
-            let replies = a.read(until: "set-later\r\n")
+            #expect(try await h.cluster("SET", "cluster/after", "set-later") == "OK\n")
+            #expect(try await h.cluster("LPUSH", "cluster/q", "item") == "1\n")
+            let replies = await a.read(until: "set-later\r\n")
             #expect(replies == "*2\r\n$9\r\ncluster/q\r\n$4\r\nitem\r\n$9\r\nset-later\r\n", "\(replies)")
             // Other clients are not held up meanwhile.
             a.send("BRPOP cluster/q2 3\r\n")
             try await Task.sleep(for: .milliseconds(100))
             let started = ContinuousClock.now
-            #expect(try h.cli(nil, ["GET", "cluster/after"]) == "set-later\n")
+            #expect(try await h.cli(nil, ["GET", "cluster/after"]) == "set-later\n")
             #expect(ContinuousClock.now - started < .seconds(1))
         }
     }
@@ -51,21 +52,21 @@ struct RESPProxyFeatureTests {
         try await withProxy { h in
             let two = try RawClient(port: h.port)
             two.send("SUBSCRIBE news\r\nPSUBSCRIBE cluster/event/*\r\n")
-            #expect(two.read(until: ":2\r\n") == "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n*3\r\n$10\r\npsubscribe\r\n$15\r\ncluster/event/*\r\n:2\r\n")
+            #expect(await two.read(until: ":2\r\n") == "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n*3\r\n$10\r\npsubscribe\r\n$15\r\ncluster/event/*\r\n:2\r\n")
             let three = try RawClient(port: h.port)
             three.send("HELLO 3\r\nSUBSCRIBE news\r\n")
-            _ = three.read(until: ">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+            _ = await three.read(until: ">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
             // The subscribers are on the replica: the leader counts none, and replication delivers.
-            _ = try h.cli(h.leader.port, ["PUBLISH", "news", "hello"], user: "cluster", password: ProxyHarness.clusterPassword)
-            #expect(two.read(until: "hello\r\n") == "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n")
-            #expect(three.read(until: "hello\r\n") == ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n")
-            _ = try h.cli(h.leader.port, ["PUBLISH", "cluster/event/x", "e"], user: "cluster", password: ProxyHarness.clusterPassword)
-            #expect(two.read(until: "$1\r\ne\r\n") == "*4\r\n$8\r\npmessage\r\n$15\r\ncluster/event/*\r\n$15\r\ncluster/event/x\r\n$1\r\ne\r\n")
+            _ = try await h.cli(h.leader.port, ["PUBLISH", "news", "hello"], user: "cluster", password: ProxyHarness.clusterPassword)
+            #expect(await two.read(until: "hello\r\n") == "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n")
+            #expect(await three.read(until: "hello\r\n") == ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n")
+            _ = try await h.cli(h.leader.port, ["PUBLISH", "cluster/event/x", "e"], user: "cluster", password: ProxyHarness.clusterPassword)
+            #expect(await two.read(until: "$1\r\ne\r\n") == "*4\r\n$8\r\npmessage\r\n$15\r\ncluster/event/*\r\n$15\r\ncluster/event/x\r\n$1\r\ne\r\n")
             // RESP2 subscribed: only pub/sub commands, as the server says; RESP3: ordinary commands still work.
             two.send("GET cluster/x\r\n")
-            #expect(two.read(until: "\r\n").hasPrefix("-ERR Can't execute 'get'"))
+            #expect(await two.read(until: "\r\n").hasPrefix("-ERR Can't execute 'get'"))
             three.send("PING\r\n")
-            #expect(three.read(until: "PONG\r\n") == "+PONG\r\n")
+            #expect(await three.read(until: "PONG\r\n") == "+PONG\r\n")
         }
     }
 
@@ -75,14 +76,14 @@ struct RESPProxyFeatureTests {
             let good = try RawClient(port: h.port)
             let bad = try RawClient(port: h.port)
             bad.send("*2\r\n$3\r\nGET\r\n+oops\r\n")
-            #expect(bad.read(until: "\r\n") == "-ERR Protocol error: expected '$', got '+'\r\n")
-            #expect(bad.isClosedByPeer())
+            #expect(await bad.read(until: "\r\n") == "-ERR Protocol error: expected '$', got '+'\r\n")
+            #expect(await bad.isClosedByPeer())
             let huge = try RawClient(port: h.port)
             huge.send("*3\r\n$3\r\nSET\r\n$9\r\ncluster/h\r\n$100000\r\n" + String(repeating: "x", count: 10_000))
-            #expect(huge.read(until: "\r\n").hasPrefix("-ERR Protocol error: request larger than 4096 bytes"))
-            #expect(huge.isClosedByPeer())
+            #expect(await huge.read(until: "\r\n").hasPrefix("-ERR Protocol error: request larger than 4096 bytes"))
+            #expect(await huge.isClosedByPeer())
             good.send("PING\r\n")
-            #expect(good.read(until: "\r\n") == "+PONG\r\n")
+            #expect(await good.read(until: "\r\n") == "+PONG\r\n")
             #expect(h.log.contains("protocol error"))
         }
     }
@@ -90,8 +91,8 @@ struct RESPProxyFeatureTests {
     @Test("500 concurrent clients, each with a pipeline of its own, get their own replies in order")
     func manyClients() async throws {
         try await withProxy { h in
-            _ = try h.cluster("SET", "cluster/shared", "s")
-            _ = await waitFor { (try? h.cli(h.replica.port, ["GET", "cluster/shared"])) == "s\n" }
+            _ = try await h.cluster("SET", "cluster/shared", "s")
+            _ = await waitFor { (try? await h.cli(h.replica.port, ["GET", "cluster/shared"])) == "s\n" }
             let group = MultiThreadedEventLoopGroup.singleton
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for i in 0..<500 {
@@ -116,8 +117,8 @@ struct RESPProxyFeatureTests {
         try await withProxy { h in
             let a = try RawClient(port: h.port)
             a.send(auth + "SET cluster/s 1\r\n")
-            _ = a.read(until: "+OK\r\n+OK\r\n")
-            let out = try runCommand(nscoreBinary, ["resp-proxy", "status", "--socket", h.statusSocket]).output
+            _ = await a.read(until: "+OK\r\n+OK\r\n")
+            let out = try await blockingPool.runIfActive { try runCommand(nscoreBinary, ["resp-proxy", "status", "--socket", h.statusSocket]).output }
             #expect(out.contains("\"cluster\": 1"), "\(out)")
             #expect(out.contains("\"leader\": \"127.0.0.1:\(h.leader.port)\""))
             #expect(out.contains("as cluster resp2 db0"))
@@ -125,6 +126,9 @@ struct RESPProxyFeatureTests {
     }
 }
 
+}
+
+extension RESPProxySuites {
 @Suite("nscore resp-proxy: leader switch, replica loss, real clients", .timeLimit(.minutes(3)))
 struct RESPProxyTopologyTests {
     @Test("leader-changed re-points new leader traffic without dropping clients")
@@ -135,15 +139,15 @@ struct RESPProxyTopologyTests {
             try await ProxyHarness.loadACL(port: second.port)
             let c = try RawClient(port: h.port)
             c.send(auth + "SET cluster/before 1\r\n")
-            #expect(c.read(until: "+OK\r\n", count: 2) == "+OK\r\n+OK\r\n")
-            _ = try h.cli(h.leader.port, ["PUBLISH", "cluster/event/leader-changed", #"{"node_id":2,"endpoint":"127.0.0.1:\#(second.port)"}"#],
+            #expect(await c.read(until: "+OK\r\n", count: 2) == "+OK\r\n+OK\r\n")
+            _ = try await h.cli(h.leader.port, ["PUBLISH", "cluster/event/leader-changed", #"{"node_id":2,"endpoint":"127.0.0.1:\#(second.port)"}"#],
                           user: "cluster", password: ProxyHarness.clusterPassword)
             #expect(await waitFor { h.log.contains("leader changed: new leader traffic goes to 127.0.0.1:\(second.port)") }, "\(h.log)")
             c.send("SET cluster/after 2\r\n")
-            #expect(c.read(until: "\r\n") == "+OK\r\n", "the same client, not dropped")
-            #expect(try h.cli(second.port, ["GET", "cluster/after"]) == "2\n")
-            #expect(try h.cli(h.leader.port, ["GET", "cluster/after"], user: "cluster", password: ProxyHarness.clusterPassword) == "\n")
-            let status = try runCommand(nscoreBinary, ["resp-proxy", "status", "--socket", h.statusSocket]).output
+            #expect(await c.read(until: "\r\n") == "+OK\r\n", "the same client, not dropped")
+            #expect(try await h.cli(second.port, ["GET", "cluster/after"]) == "2\n")
+            #expect(try await h.cli(h.leader.port, ["GET", "cluster/after"], user: "cluster", password: ProxyHarness.clusterPassword) == "\n")
+            let status = try await blockingPool.runIfActive { try runCommand(nscoreBinary, ["resp-proxy", "status", "--socket", h.statusSocket]).output }
             #expect(status.contains("\"leader\": \"127.0.0.1:\(second.port)\""))
             #expect(await waitFor(timeout: .seconds(5)) { h.log.contains("closing an idle link to the former leader") })
         }
@@ -162,23 +166,23 @@ struct RESPProxyTopologyTests {
         try "REDIS_ADDRESS=127.0.0.1:\(second.port)\n".write(toFile: env, atomically: true, encoding: .utf8)
         kill(h.proxy!.pid, SIGHUP)
         #expect(await waitFor { h.log.contains("leader changed: new leader traffic goes to 127.0.0.1:\(second.port)") }, "\(h.log)")
-        #expect(try h.cluster("SET", "cluster/hup", "1") == "OK\n")
-        #expect(try h.cli(second.port, ["GET", "cluster/hup"]) == "1\n")
+        #expect(try await h.cluster("SET", "cluster/hup", "1") == "OK\n")
+        #expect(try await h.cli(second.port, ["GET", "cluster/hup"]) == "1\n")
     }
 
     @Test("replica down: public reads fall back to the leader, logged")
     func replicaDown() async throws {
         try await withProxy { h in
-            #expect(try h.cluster("SET", "cluster/k", "v") == "OK\n")
-            _ = await waitFor { (try? h.cli(h.replica.port, ["GET", "cluster/k"])) == "v\n" }
-            #expect(try h.cli(nil, ["GET", "cluster/k"]) == "v\n")
+            #expect(try await h.cluster("SET", "cluster/k", "v") == "OK\n")
+            _ = await waitFor { (try? await h.cli(h.replica.port, ["GET", "cluster/k"])) == "v\n" }
+            #expect(try await h.cli(nil, ["GET", "cluster/k"]) == "v\n")
             await h.replica.kill9()
-            let first = try h.cli(nil, ["GET", "cluster/k"])
+            let first = try await h.cli(nil, ["GET", "cluster/k"])
             // A read in flight when the replica died may fail; the next ones are served by the leader.
-            let second = try h.cli(nil, ["GET", "cluster/k"])
+            let second = try await h.cli(nil, ["GET", "cluster/k"])
             #expect(second == "v\n", "first \(first), then \(second)\n\(h.log)")
             #expect(h.log.contains("unreachable: public reads go to the leader"))
-            #expect(try h.cli(nil, ["SET", "cluster/k", "w"]).contains("NOPERM"), "still the default user on the leader")
+            #expect(try await h.cli(nil, ["SET", "cluster/k", "w"]).contains("NOPERM"), "still the default user on the leader")
         }
     }
 
@@ -218,8 +222,9 @@ struct RESPProxyTopologyTests {
                     pass
                 print("ok")
                 """.write(toFile: script, atomically: true, encoding: .utf8)
-            let (status, output) = try runCommand(venv, [script, "\(h.port)", ProxyHarness.clusterPassword])
+            let (status, output) = try await blockingPool.runIfActive { try runCommand(venv, [script, "\(h.port)", ProxyHarness.clusterPassword]) }
             #expect(status == 0 && output.hasSuffix("ok\n"), "\(output)\n\(h.log)")
         }
     }
+}
 }
