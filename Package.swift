@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "JSONSchema", targets: ["JSONSchema"]),
         .library(name: "Agents", targets: ["Agents"]),
         .library(name: "RESPProxy", targets: ["RESPProxy"]),
+        .library(name: "LDAPProxy", targets: ["LDAPProxy"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
@@ -116,6 +117,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "LDAPProxy",
+            dependencies: [
+                "Net", "RESP", "JSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: hotPath
+        ),
+        .target(
             name: "TCPProxy",
             dependencies: [
                 "Net",
@@ -196,6 +210,10 @@ let package = Package(
             name: "AgentsTests",
             dependencies: ["Agents", "JSON", "NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "LDAPProxyTests",
+            dependencies: ["LDAPProxy", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "JSONSchemaTests",
