@@ -59,7 +59,7 @@ public final class RESPProxyService: Service, Sendable {
         }
         listenerBox.withLock { $0 = listener }
         if let statusSocket {
-            do { try await StatusServer.start(path: statusSocket, group: group) { await self.statusJSON() } } catch {
+            do { try await StatusSocket.start(path: statusSocket, group: group) { await self.statusJSON() } } catch {
                 logger.warning("no status socket: cannot listen on \(statusSocket): \(error) (nscore resp-proxy status will not work)")
             }
         }

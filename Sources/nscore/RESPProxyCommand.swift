@@ -1,4 +1,5 @@
 import ArgumentParser
+import JSON
 import FoundationEssentials
 import Logging
 import Net
@@ -138,10 +139,17 @@ struct RESPProxyStatusCommand: ParsableCommand {
     func run() throws {
         let socket = self.socket ?? ((environmentValue("RUNTIME_DIRECTORY") ?? "/run/nscore") + "/resp-proxy.sock")
         do {
-            StandardOutput.write(try RESPProxyStatus.fetch(path: socket))
+            StandardOutput.write(prettyJSON(try StatusSocket.fetch(path: socket)))
         } catch {
             StandardError.write("nscore resp-proxy status: \(error)\n")
             throw ExitCode(1)
         }
     }
+}
+
+/// A status document pretty-printed (as it came when it is not JSON).
+func prettyJSON(_ text: String) -> String {
+    let trimmed = text.hasSuffix("\n") ? String(text.dropLast()) : text
+    guard let value = try? JSONValue.parse(trimmed) else { return text }
+    return value.prettySerialized + "\n"
 }

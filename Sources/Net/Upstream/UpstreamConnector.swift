@@ -12,12 +12,18 @@ public struct UpstreamConfiguration: Sendable {
     public var connectTimeout: TimeAmount
     /// TLS to the upstream, or nil for clear text.
     public var tls: TLSClientConfiguration?
+    /// For STARTTLS-style protocols: runs on the clear-text connection first
+    /// (e.g. LDAP's Start TLS exchange); TLS starts when it succeeds. Its
+    /// time counts in the connect budget. Nil: TLS from the first byte.
+    public var tlsUpgrade: (@Sendable (any Channel) -> EventLoopFuture<Void>)?
 
     /// Creates an upstream configuration.
-    public init(endpoints: [Endpoint], connectTimeout: TimeAmount = .seconds(5), tls: TLSClientConfiguration? = nil) {
+    public init(endpoints: [Endpoint], connectTimeout: TimeAmount = .seconds(5), tls: TLSClientConfiguration? = nil,
+                tlsUpgrade: (@Sendable (any Channel) -> EventLoopFuture<Void>)? = nil) {
         self.endpoints = endpoints
         self.connectTimeout = connectTimeout
         self.tls = tls
+        self.tlsUpgrade = tlsUpgrade
     }
 }
 
@@ -94,6 +100,23 @@ public final class UpstreamConnector: Sendable {
         let serverName = configuration.tls?.serverName ?? (endpoint.hostIsIPLiteral ? nil : endpoint.host)
         let handshake = eventLoop.makePromise(of: Void.self)
 
+        let upgrade = configuration.tlsUpgrade
+        /// Adds TLS (and the caller's handlers behind it) to a connected or connecting channel.
+        @Sendable func addTLS(_ channel: any Channel) -> EventLoopFuture<Void> {
+            guard let sslContext else {
+                handshake.succeed()
+                return initializer(channel)
+            }
+            do {
+                let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: serverName)
+                try channel.pipeline.syncOperations.addHandlers([tls, TLSHandshakeWaiter(promise: handshake)], position: .first)
+            } catch {
+                handshake.fail(error)
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return initializer(channel)
+        }
+
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -101,18 +124,7 @@ public final class UpstreamConnector: Sendable {
             .channelOption(.autoRead, value: false)
             .channelOption(.recvAllocator, value: ChannelDefaults.recvAllocator)
             .channelInitializer { channel in
-                guard let sslContext else {
-                    handshake.succeed()
-                    return initializer(channel)
-                }
-                do {
-                    let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: serverName)
-                    try channel.pipeline.syncOperations.addHandlers(tls, TLSHandshakeWaiter(promise: handshake))
-                } catch {
-                    handshake.fail(error)
-                    return channel.eventLoop.makeFailedFuture(error)
-                }
-                return initializer(channel)
+                upgrade == nil ? addTLS(channel) : channel.eventLoop.makeSucceededVoidFuture()
             }
 
         let deadline = NIODeadline.now() + timeout
@@ -125,9 +137,12 @@ public final class UpstreamConnector: Sendable {
                 return eventLoop.makeFailedFuture(UpstreamError.connectFailed(endpoint, reason: Self.describe(error)))
             }
             .flatMap { channel in
-                // The handshake shares the connect budget.
+                // The handshake (and a STARTTLS exchange before it) shares the connect budget.
                 let timer = eventLoop.scheduleTask(deadline: deadline) {
                     handshake.fail(UpstreamError.connectTimeout(endpoint, milliseconds: timeout.nanoseconds / 1_000_000))
+                }
+                if let upgrade {
+                    upgrade(channel).flatMap { addTLS(channel) }.whenFailure { error in handshake.fail(error) }
                 }
                 return handshake.futureResult
                     .always { _ in timer.cancel() }

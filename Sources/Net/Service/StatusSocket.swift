@@ -1,14 +1,14 @@
-import JSON
-import NIOCore
+public import NIOCore
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A Unix socket that answers every connection with the proxy's status
-/// document and closes (mode 0600: the document names users and peers).
-enum StatusServer {
-    static func start(path: String, group: any EventLoopGroup, document: @escaping @Sendable () async -> String) async throws {
+/// A Unix socket that answers every connection with a service's status
+/// document and closes (mode 0600: documents name users and peers).
+public enum StatusSocket {
+    /// Listens on `path` (a stale socket file is replaced).
+    public static func start(path: String, group: any EventLoopGroup, document: @escaping @Sendable () async -> String) async throws {
         unlinkSocket(path)
         let channel = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
@@ -27,18 +27,9 @@ enum StatusServer {
         _ = channel
     }
 
-}
 
-/// Reading a running proxy's status document.
-public enum RESPProxyStatus {
-    /// Reads the status document from `path` (for `nscore resp-proxy status`), pretty-printed.
+    /// Reads the status document a running service serves at `path`.
     public static func fetch(path: String) throws(StatusFetchError) -> String {
-        let text = try raw(path: path)
-        guard let value = try? JSONValue.parse(text.trimmedNewline) else { return text }
-        return value.prettySerialized + "\n"
-    }
-
-    static func raw(path: String) throws(StatusFetchError) -> String {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StatusFetchError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -64,7 +55,7 @@ public enum RESPProxyStatus {
 }
 
 /// Removes a stale socket file (ignoring a missing one).
-func unlinkSocket(_ path: String) {
+public func unlinkSocket(_ path: String) {
     _ = unlink(path)
 }
 
@@ -72,9 +63,6 @@ func unlinkSocket(_ path: String) {
 public struct StatusFetchError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
-    public var description: String { "cannot read the resp-proxy status at \(path): \(reason) (is nscore resp-proxy running with --status-socket \(path)?)" }
+    public var description: String { "cannot read the status at \(path): \(reason) (is the service running with --status-socket \(path)?)" }
 }
 
-extension String {
-    fileprivate var trimmedNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
-}
