@@ -159,6 +159,13 @@ public final class Listener: Sendable {
         }
     }
 
+    /// Stops accepting; open connections go on until they end by themselves
+    /// (a reload that removes what this listener served).
+    public func stopAccepting() async {
+        registry.startDraining()
+        try? await serverChannel.close()
+    }
+
     /// Stops accepting and closes every connection now.
     public func close() async {
         registry.startDraining()
