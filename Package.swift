@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "LDAPProxy",
             dependencies: [
-                "Net", "RESP", "JSON",
+                "Net", "RESP", "JSON", "CLDAP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -145,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "nscore",
             dependencies: [
-                "Net", "TCPProxy", "RESP", "RESPProxy", "Agents", "JSON",
+                "Net", "TCPProxy", "RESP", "RESPProxy", "LDAPProxy", "Agents", "JSON",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

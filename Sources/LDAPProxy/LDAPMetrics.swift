@@ -1,14 +1,13 @@
 import Metrics
 import Net
+import NIOCore
 
-/// Metrics of one domain and provider (made once per connection: no
-/// lookups per message): connections, operations by type, result codes
-/// other than success, bytes, response latency.
-final class LDAPMetrics: RelayObserver, @unchecked Sendable {  // counters are thread-safe; the op cache is per connection loop
+/// Metrics of one relayed connection, for its domain and provider (made
+/// once per connection, so no lookups per message): operations by type,
+/// result codes other than success, response latency, protocol errors.
+final class LDAPMetrics: @unchecked Sendable {  // used on its connection's loop only (counters are thread-safe)
     private let domain: String
     private let provider: String
-    private let toProvider: Counter
-    private let toClient: Counter
     private let latency: Timer
     private let errors: Counter
     private var operations: [LDAPOperation: Counter] = [:]
@@ -16,8 +15,6 @@ final class LDAPMetrics: RelayObserver, @unchecked Sendable {  // counters are t
     init(domain: String, provider: String) {
         self.domain = domain
         self.provider = provider
-        toProvider = Counter(label: "nscore_ldap_bytes_total", dimensions: [("domain", domain), ("direction", "to_provider")])
-        toClient = Counter(label: "nscore_ldap_bytes_total", dimensions: [("domain", domain), ("direction", "to_client")])
         latency = Timer(label: "nscore_ldap_response_seconds", dimensions: [("domain", domain), ("provider", provider)])
         errors = Counter(label: "nscore_ldap_protocol_errors_total", dimensions: [("domain", domain)])
         Counter(label: "nscore_ldap_connections_total", dimensions: [("domain", domain), ("provider", provider)]).increment()
@@ -30,7 +27,7 @@ final class LDAPMetrics: RelayObserver, @unchecked Sendable {  // counters are t
         c.increment()
     }
 
-    func responded(after duration: TimeAmountLike) {
+    func responded(after duration: TimeAmount) {
         latency.recordNanoseconds(duration.nanoseconds)
     }
 
@@ -39,15 +36,26 @@ final class LDAPMetrics: RelayObserver, @unchecked Sendable {  // counters are t
     }
 
     func protocolError() { errors.increment() }
+}
+
+/// Bytes relayed and clients refused for one domain (one per domain listener).
+struct LDAPDomainCounters: RelayObserver {
+    private let toProvider: Counter
+    private let toClient: Counter
+    private let unavailable: Counter
+
+    init(domain: String) {
+        toProvider = Counter(label: "nscore_ldap_bytes_total", dimensions: [("domain", domain), ("direction", "to_provider")])
+        toClient = Counter(label: "nscore_ldap_bytes_total", dimensions: [("domain", domain), ("direction", "to_client")])
+        unavailable = Counter(label: "nscore_ldap_unavailable_total", dimensions: [("domain", domain)])
+    }
 
     func relayed(bytes: Int, direction: RelayDirection) {
         (direction == .clientToUpstream ? toProvider : toClient).increment(by: bytes)
     }
 
     func relayFailed(error: any Error, direction: RelayDirection) {}
+
+    /// A client closed with `unavailable` (no provider up).
+    func refused() { unavailable.increment() }
 }
-
-/// NIO's TimeAmount, by what the metrics need of it.
-typealias TimeAmountLike = NIOCore.TimeAmount
-
-import NIOCore

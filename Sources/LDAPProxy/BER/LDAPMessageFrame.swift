@@ -28,6 +28,12 @@ public struct LDAPMessageFrame: Sendable, Equatable {
         return name.stringValue
     }
 
+    /// For an abandon request: the message id it abandons.
+    public var abandonedID: Int32? {
+        guard operation == .abandonRequest else { return nil }
+        return BERElement(tag: 0x50, contents: opContents, buffer: bytes).integerValue.flatMap { Int32(exactly: $0) }
+    }
+
     /// For an extended request or response: its OID (requestName `[0]` / responseName `[10]`).
     public var extendedName: String? {
         var reader = BERReader(bytes, range: opContents)

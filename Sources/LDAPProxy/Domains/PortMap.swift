@@ -4,6 +4,8 @@
 public struct PortMap: Sendable, Equatable {
     public let range: ClosedRange<Int>
     public private(set) var ports: [String: Int]
+    /// Ports found unusable (another process holds them); not handed out again by this map.
+    private var avoided = Set<Int>()
 
     /// Starts from a known map (read back from Redis or a state file); ports outside the range are dropped.
     public init(range: ClosedRange<Int>, known: [String: Int] = [:]) {
@@ -17,34 +19,52 @@ public struct PortMap: Sendable, Equatable {
         ports = kept
     }
 
-    /// Makes the map hold exactly `domains`; returns the domains whose port changed (added or removed), sorted.
-    /// - Throws: ``PortMapError`` when the range has no free port left.
+    /// Makes the map hold exactly `domains` (those the range still has room
+    /// for); returns the domains whose port changed (added or removed), sorted.
+    /// - Throws: ``PortMapError`` after the update when some domains got no port.
     public mutating func update(to domains: Set<String>) throws(PortMapError) -> [String] {
         var changed: [String] = []
         for domain in ports.keys where !domains.contains(domain) {
             ports[domain] = nil
             changed.append(domain)
         }
-        var taken = Set(ports.values)
+        var unplaced: [String] = []
         for domain in domains.sorted() where ports[domain] == nil {
-            guard let free = range.first(where: { !taken.contains($0) }) else {
-                throw .full(range: range, domain: domain)
+            guard let free = freePort() else {
+                unplaced.append(domain)
+                continue
             }
             ports[domain] = free
-            taken.insert(free)
             changed.append(domain)
         }
+        if !unplaced.isEmpty { throw .full(range: range, domains: unplaced, changed: changed.sorted()) }
         return changed.sorted()
+    }
+
+    /// Moves `domain` off a port that cannot be bound; nil when the range is full.
+    public mutating func reassign(_ domain: String) -> Int? {
+        if let bad = ports[domain] { avoided.insert(bad) }
+        ports[domain] = nil
+        guard let free = freePort() else { return nil }
+        ports[domain] = free
+        return free
+    }
+
+    private func freePort() -> Int? {
+        let taken = Set(ports.values)
+        return range.first { !taken.contains($0) && !avoided.contains($0) }
     }
 }
 
-/// No port left for a domain.
+/// No port left for some domains.
 public enum PortMapError: Error, Sendable, Equatable, CustomStringConvertible {
-    case full(range: ClosedRange<Int>, domain: String)
+    /// `domains` got no port; `changed` lists what the update did change.
+    case full(range: ClosedRange<Int>, domains: [String], changed: [String])
 
     public var description: String {
         switch self {
-        case .full(let range, let domain): "no free port in --port-range \(range.lowerBound)-\(range.upperBound) for domain \(domain)"
+        case .full(let range, let domains, _):
+            "no free port in --port-range \(range.lowerBound)-\(range.upperBound) for domain(s) \(domains.joined(separator: ", ")) (widen the range)"
         }
     }
 }

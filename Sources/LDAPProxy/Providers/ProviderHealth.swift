@@ -1,8 +1,10 @@
+import Logging
 import Synchronization
 
 /// What the proxy knows of each provider's health, shared across domains
 /// and reloads (a provider keeps its state when the configuration is
-/// reloaded). Unknown counts as up until a check says otherwise.
+/// reloaded). Unknown counts as up until a check says otherwise. Every
+/// change of state is logged here, once.
 final class ProviderHealth: Sendable {
     struct State: Sendable {
         var up: Bool?
@@ -11,6 +13,11 @@ final class ProviderHealth: Sendable {
     }
 
     private let states = Mutex<[LDAPProvider: State]>([:])
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
 
     func isUsable(_ provider: LDAPProvider) -> Bool {
         states.withLock { $0[provider]?.up ?? true }
@@ -20,17 +27,22 @@ final class ProviderHealth: Sendable {
         states.withLock { $0[provider] ?? State() }
     }
 
-    /// Records a check or a connect result; returns true when the state changed.
-    @discardableResult
-    func record(_ provider: LDAPProvider, up: Bool, error: String? = nil) -> Bool {
-        states.withLock { s -> Bool in
+    /// Records a check or a connect result (`via` says which, for the log line).
+    func record(_ provider: LDAPProvider, up: Bool, error: String? = nil, via: String) {
+        let previous = states.withLock { s -> Bool? in
             var state = s[provider] ?? State()
-            let changed = state.up != up
+            let before = state.up
             state.up = up
             state.lastError = up ? nil : error
             state.checks += 1
             s[provider] = state
-            return changed
+            return before
+        }
+        guard previous != up else { return }
+        if up {
+            if previous == false { logger.notice("provider \(provider) is up again (\(via))") }
+        } else {
+            logger.warning("provider \(provider) is down (\(via)): \(error ?? "?"); new clients go to the next provider until a check succeeds")
         }
     }
 

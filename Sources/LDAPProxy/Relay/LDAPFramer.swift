@@ -6,6 +6,8 @@ import NIOCore
 /// One relayed connection's bookkeeping, shared by its two framers (same
 /// event loop): requests waiting for their final response, and the metrics.
 final class LDAPConnectionStats: @unchecked Sendable {  // used on its channels' loop only
+    /// Requests timed at once per connection, at most (beyond it latency goes unmeasured, memory stays bounded).
+    static let maxPending = 4096
     let domain: String
     let provider: String
     let metrics: LDAPMetrics
@@ -18,11 +20,21 @@ final class LDAPConnectionStats: @unchecked Sendable {  // used on its channels'
     }
 }
 
+/// What a framer needs besides the connection's stats.
+struct LDAPFramerSettings: Sendable {
+    /// `--max-message-size`.
+    var limit: Int
+    /// A client that leaves a message unfinished this long without sending more is closed; nil for never.
+    var messageTimeout: TimeAmount?
+    var logger: Logger
+}
+
 /// Frames whole LDAPMessages on one side of a relay and passes them on,
 /// unchanged, in one buffer per read: requests from the client, responses
-/// from the provider. Bytes that are not LDAP, an indefinite length, or a
-/// message over the limit close the connection with a log line (a client
-/// first gets a notice of disconnection, `protocolError`).
+/// from the provider. Bytes that are not LDAP, an indefinite length, a
+/// message over the limit, or (client side) half a message left stalled
+/// close the connection with a log line; a client first gets a notice of
+/// disconnection.
 final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its channel's loop only
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -30,16 +42,16 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
 
     private let side: Side
     private let stats: LDAPConnectionStats
-    private let limit: Int
-    private let logger: Logger
+    private let settings: LDAPFramerSettings
     private var buffer = ByteBuffer()
     private var failed = false
+    private var lastProgress = NIODeadline.uptimeNanoseconds(0)
+    private var stallTimer: Scheduled<Void>?
 
-    init(side: Side, stats: LDAPConnectionStats, limit: Int, logger: Logger) {
+    init(side: Side, stats: LDAPConnectionStats, settings: LDAPFramerSettings) {
         self.side = side
         self.stats = stats
-        self.limit = limit
-        self.logger = logger
+        self.settings = settings
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -48,9 +60,9 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
         if buffer.readableBytes == 0 { buffer = chunk } else { buffer.writeBuffer(&chunk) }
         let start = buffer.readerIndex
         do {
-            while let frame = try LDAPMessageFrame.parse(from: &buffer, limit: limit) { observe(frame) }
+            while let frame = try LDAPMessageFrame.parse(from: &buffer, limit: settings.limit) { observe(frame) }
         } catch {
-            refuse(context, error)
+            refuse(context, "\(error)", code: .protocolError)
             return
         }
         let complete = buffer.readerIndex - start
@@ -58,18 +70,34 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
             context.fireChannelRead(wrapInboundOut(messages))
         }
         if buffer.readableBytes == 0 { buffer.clear() } else if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
+        if side == .client, settings.messageTimeout != nil, buffer.readableBytes > 0 {
+            lastProgress = context.eventLoop.now
+            if stallTimer == nil { armStallTimer(context, at: lastProgress + settings.messageTimeout!) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stallTimer?.cancel()
+        stallTimer = nil
+        context.fireChannelInactive()
     }
 
     private func observe(_ frame: LDAPMessageFrame) {
         switch side {
         case .client:
             stats.metrics.request(frame.operation)
-            if frame.operation == .bindRequest {
-                logger.debug("bind", metadata: ["domain": "\(stats.domain)", "dn": "\(frame.bindDN ?? "?")", "message_id": "\(frame.messageID)"])
+            switch frame.operation {
+            case .bindRequest:
+                settings.logger.debug("bind", metadata: ["domain": "\(stats.domain)", "dn": "\(frame.bindDN ?? "?")", "message_id": "\(frame.messageID)"])
+            case .abandonRequest:
+                if let id = frame.abandonedID { stats.pending[id] = nil }
+                return
+            case .unbindRequest:
+                return
+            default:
+                break
             }
-            if frame.operation != .unbindRequest && frame.operation != .abandonRequest {
-                stats.pending[frame.messageID] = .now()
-            }
+            if stats.pending.count < LDAPConnectionStats.maxPending { stats.pending[frame.messageID] = .now() }
         case .provider:
             guard frame.operation.isFinalResponse else { return }
             if let started = stats.pending.removeValue(forKey: frame.messageID) {
@@ -79,21 +107,40 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
         }
     }
 
-    private func refuse(_ context: ChannelHandlerContext, _ error: any Error) {
+    /// Half a message with no progress for the timeout: the client stalled.
+    private func armStallTimer(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        stallTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (framer, context) = loopBound.value
+            framer.stallTimer = nil
+            guard !framer.failed, context.channel.isActive, framer.buffer.readableBytes > 0,
+                  let timeout = framer.settings.messageTimeout else { return }
+            let due = framer.lastProgress + timeout
+            if due > context.eventLoop.now {
+                framer.armStallTimer(context, at: due)
+                return
+            }
+            framer.refuse(context, "sent \(framer.buffer.readableBytes) bytes of a message, then nothing for \(timeout.nanoseconds / 1_000_000) ms (--message-timeout)",
+                          code: .protocolError)
+        }
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ why: String, code: LDAPMessages.ResultCode) {
         failed = true
-        buffer.clear()
+        buffer = ByteBuffer()
+        stallTimer?.cancel()
+        stallTimer = nil
         stats.metrics.protocolError()
         let peer = context.channel.remoteAddress.map { "\($0)" } ?? "?"
         switch side {
         case .client:
-            logger.warning("closing an LDAP client that sent an invalid message", metadata: [
-                "domain": "\(stats.domain)", "client": "\(peer)", "error": "\(error)"])
-            let notice = LDAPMessages.noticeOfDisconnection(.protocolError, "\(error)")
+            settings.logger.warning("closing an LDAP client: \(why)", metadata: ["domain": "\(stats.domain)", "client": "\(peer)"])
+            let notice = LDAPMessages.noticeOfDisconnection(code, why)
             let channel = context.channel
             context.writeAndFlush(NIOAny(notice)).whenComplete { _ in channel.close(promise: nil) }
         case .provider:
-            logger.error("closing a provider connection that sent an invalid message", metadata: [
-                "domain": "\(stats.domain)", "provider": "\(stats.provider)", "error": "\(error)"])
+            settings.logger.error("closing a provider connection that sent an invalid message: \(why)", metadata: [
+                "domain": "\(stats.domain)", "provider": "\(stats.provider)"])
             context.close(promise: nil)
         }
     }
