@@ -226,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "nscoreTests",
-            dependencies: ["NetTestSupport", "RESP", "JSON", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["NetTestSupport", "RESP", "JSON", "LDAPProxy", "CLDAP", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),
     ],

@@ -92,9 +92,8 @@ struct LDAPProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    func validate() throws {
-        _ = try settings()
-    }
+    // Checked when the daemon runs (in `run()`), not in `validate()`, which
+    // ArgumentParser also calls for `nscore ldapproxy status`.
 
     private func environment() throws -> [String: String] {
         var env = ProcessInfo.processInfo.environment

@@ -58,15 +58,15 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
         guard !failed else { return }
         var chunk = unwrapInboundIn(data)
         if buffer.readableBytes == 0 { buffer = chunk } else { buffer.writeBuffer(&chunk) }
-        let start = buffer.readerIndex
+        var view = buffer  // the same storage: reading it moves only its own reader index
         do {
-            while let frame = try LDAPMessageFrame.parse(from: &buffer, limit: settings.limit) { observe(frame) }
+            while let frame = try LDAPMessageFrame.parse(from: &view, limit: settings.limit) { observe(frame) }
         } catch {
             refuse(context, "\(error)", code: .protocolError)
             return
         }
-        let complete = buffer.readerIndex - start
-        if complete > 0, let messages = buffer.getSlice(at: start, length: complete) {
+        let complete = view.readerIndex - buffer.readerIndex
+        if complete > 0, let messages = buffer.readSlice(length: complete) {
             context.fireChannelRead(wrapInboundOut(messages))
         }
         if buffer.readableBytes == 0 { buffer.clear() } else if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }

@@ -156,7 +156,10 @@ public final class UpstreamConnector: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let io = error as? IOError { return io.description }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
+            return describe(first.error)
+        }
         if let ssl = error as? NIOSSLError, case .handshakeFailed(let inner) = ssl { return "\(inner)" }
         return "\(error)"
     }

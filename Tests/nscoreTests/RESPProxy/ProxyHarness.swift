@@ -190,10 +190,28 @@ final class RawClient: @unchecked Sendable {  // used by one test at a time
         return String(decoding: out, as: UTF8.self)
     }
 
+    fileprivate func readBytesSync(until done: ([UInt8]) -> Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while !done(out) {
+            let n = Glibc.read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return out
+    }
+
     private func closedSync() -> Bool {
         var byte: UInt8 = 0
         return Glibc.read(fd, &byte, 1) == 0
     }
 
     deinit { close(fd) }
+}
+
+extension RawClient {
+    /// Reads bytes until `done` holds for what arrived (or EOF, or the timeout), on NIO's blocking pool.
+    func readBytes(until done: @escaping @Sendable ([UInt8]) -> Bool) async -> [UInt8] {
+        (try? await blockingPool.runIfActive { self.readBytesSync(until: done) }) ?? []
+    }
 }
