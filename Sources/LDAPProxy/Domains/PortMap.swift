@@ -6,6 +6,10 @@ public struct PortMap: Sendable, Equatable {
     public private(set) var ports: [String: Int]
     /// Ports found unusable (another process holds them); not handed out again by this map.
     private var avoided = Set<Int>()
+    /// Ports of domains removed meanwhile: handed out again only when nothing else is left, so a
+    /// client still configured for a removed domain does not land in another domain's directory.
+    /// A domain that comes back gets its old port again.
+    private var released: [String: Int] = [:]
 
     /// Starts from a known map (read back from Redis or a state file); ports outside the range are dropped.
     public init(range: ClosedRange<Int>, known: [String: Int] = [:]) {
@@ -25,12 +29,12 @@ public struct PortMap: Sendable, Equatable {
     public mutating func update(to domains: Set<String>) throws(PortMapError) -> [String] {
         var changed: [String] = []
         for domain in ports.keys where !domains.contains(domain) {
-            ports[domain] = nil
+            if let port = ports.removeValue(forKey: domain) { released[domain] = port }
             changed.append(domain)
         }
         var unplaced: [String] = []
         for domain in domains.sorted() where ports[domain] == nil {
-            guard let free = freePort() else {
+            guard let free = freePort(for: domain) else {
                 unplaced.append(domain)
                 continue
             }
@@ -45,14 +49,20 @@ public struct PortMap: Sendable, Equatable {
     public mutating func reassign(_ domain: String) -> Int? {
         if let bad = ports[domain] { avoided.insert(bad) }
         ports[domain] = nil
-        guard let free = freePort() else { return nil }
+        guard let free = freePort(for: domain) else { return nil }
         ports[domain] = free
         return free
     }
 
-    private func freePort() -> Int? {
+    private mutating func freePort(for domain: String) -> Int? {
         let taken = Set(ports.values)
-        return range.first { !taken.contains($0) && !avoided.contains($0) }
+        func usable(_ port: Int) -> Bool { !taken.contains(port) && !avoided.contains(port) }
+        if let old = released.removeValue(forKey: domain), usable(old) { return old }
+        let releasedPorts = Set(released.values)
+        if let fresh = range.first(where: { usable($0) && !releasedPorts.contains($0) }) { return fresh }
+        guard let reused = range.first(where: usable) else { return nil }
+        released = released.filter { $0.value != reused }
+        return reused
     }
 }
 

@@ -33,6 +33,8 @@ struct HealthChecker: Sendable {
         do {
             try await loop.submit {
                 try channel.pipeline.syncOperations.addHandler(RootDSEProbe(done: done, timeout: timeout))
+                // Reads on: closing TLS waits for the provider's close_notify, which must be read.
+                try channel.syncOptions?.setOption(.autoRead, value: true)
             }.get()
         } catch {
             done.fail(error)

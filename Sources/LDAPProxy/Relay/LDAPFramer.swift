@@ -12,6 +12,10 @@ final class LDAPConnectionStats: @unchecked Sendable {  // used on its channels'
     let provider: String
     let metrics: LDAPMetrics
     var pending: [Int32: NIODeadline] = [:]
+    /// Set by a graceful shutdown: the client is let go once nothing is pending.
+    var draining = false
+    /// Ends the client connection (set by the client-side framer).
+    var releaseClient: (() -> Void)?
 
     init(domain: String, provider: String, metrics: LDAPMetrics) {
         self.domain = domain
@@ -68,6 +72,8 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
         let complete = view.readerIndex - buffer.readerIndex
         if complete > 0, let messages = buffer.readSlice(length: complete) {
             context.fireChannelRead(wrapInboundOut(messages))
+            // After the answers were handed to the relay: the notice goes out behind them.
+            if side == .provider, stats.draining, stats.pending.isEmpty { stats.releaseClient?() }
         }
         if buffer.readableBytes == 0 { buffer.clear() } else if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
         if side == .client, settings.messageTimeout != nil, buffer.readableBytes > 0 {
@@ -76,7 +82,28 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
         }
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard side == .client else { return }
+        let loopBound = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
+        stats.releaseClient = { [weak stats] in
+            stats?.releaseClient = nil
+            Farewell.send(LDAPMessages.noticeOfDisconnection(.unavailable, "the LDAP proxy is shutting down"), on: loopBound.value)
+        }
+    }
+
+    /// A graceful shutdown (``Listener/drain(deadline:)``): an idle client is
+    /// let go at once with a notice, a busy one once its last answer is out.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if side == .client, event is ChannelShouldQuiesceEvent {
+            stats.draining = true
+            if stats.pending.isEmpty, buffer.readableBytes == 0 { stats.releaseClient?() }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        stats.releaseClient = nil
         stallTimer?.cancel()
         stallTimer = nil
         context.fireChannelInactive()
@@ -135,9 +162,7 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
         switch side {
         case .client:
             settings.logger.warning("closing an LDAP client: \(why)", metadata: ["domain": "\(stats.domain)", "client": "\(peer)"])
-            let notice = LDAPMessages.noticeOfDisconnection(code, why)
-            let channel = context.channel
-            context.writeAndFlush(NIOAny(notice)).whenComplete { _ in channel.close(promise: nil) }
+            Farewell.send(LDAPMessages.noticeOfDisconnection(code, why), on: context.channel)
         case .provider:
             settings.logger.error("closing a provider connection that sent an invalid message: \(why)", metadata: [
                 "domain": "\(stats.domain)", "provider": "\(stats.provider)"])

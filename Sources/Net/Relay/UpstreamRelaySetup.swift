@@ -86,8 +86,8 @@ public final class UpstreamRelaySetup: ChannelInboundHandler, RemovableChannelHa
                 "client": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "error": "\(error)",
             ])
             if let farewell = failed(error), context.channel.isActive {
-                let channel = context.channel
-                context.writeAndFlush(wrapInboundOut(farewell)).whenComplete { _ in channel.close(promise: nil) }
+                early = []
+                Farewell.send(farewell, on: context.channel)
             } else {
                 context.close(promise: nil)
             }

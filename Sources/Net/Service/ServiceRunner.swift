@@ -53,5 +53,6 @@ public enum ServiceRunner {
             throw error
         }
         try? await group.shutdownGracefully()
+        logger.debug("event loops stopped")
     }
 }

@@ -24,6 +24,11 @@ public struct TLSClientConfiguration: Sendable, Equatable {
         var tls = NIOSSL.TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = verify ? .fullVerification : .none
+        // How long a close waits for the server's close_notify. Many servers
+        // (slapd among them) answer ours by closing without one, and with
+        // half-closure allowed the socket would then sit in CLOSE-WAIT for
+        // NIOSSL's default 5 s (and hold up the event loops' shutdown).
+        tls.shutdownTimeout = .milliseconds(500)
         if let caFile {
             do {
                 let roots = try NIOSSLCertificate.fromPEMFile(caFile)
