@@ -128,7 +128,9 @@ struct LDAPProxyCommand: AsyncParsableCommand {
             }
             var withUser = env
             if withUser["REDIS_USER"] == nil { withUser["REDIS_USER"] = "module/\(id)" }
-            do { source = .redis(try RedisSettings(environment: withUser, clientName: "ldapproxy"), proxyID: id) } catch {
+            // Short command timeouts: a load that cannot reach Redis fails fast and is retried.
+            let base = RedisConnectionConfiguration(commandTimeout: .seconds(3))
+            do { source = .redis(try RedisSettings(environment: withUser, clientName: "ldapproxy", base: base), proxyID: id) } catch {
                 throw ValidationError("\(error)")
             }
         }

@@ -23,6 +23,8 @@ public final class LDAPProxyService: Service, Sendable {
     private let reloads: AsyncStream<String>
     private let reloadRequests: AsyncStream<String>.Continuation
     private let publishing = Mutex(Publishing())
+    /// True after the first successful load.
+    private let loadedOnce = Atomic<Bool>(false)
 
     /// The port map as last stored, and changes Redis has not taken yet.
     struct Publishing {
@@ -30,7 +32,7 @@ public final class LDAPProxyService: Service, Sendable {
         var unpublished = Set<String>()
     }
 
-    /// Creates the service; nothing listens until ``start()`` or ``run()``.
+    /// Creates the service; nothing listens until ``run()``.
     public init(configuration: LDAPProxyConfiguration, group: any EventLoopGroup, logger: Logger, statusSocket: String? = nil) {
         self.configuration = configuration
         self.group = group
@@ -61,20 +63,14 @@ public final class LDAPProxyService: Service, Sendable {
         reloadRequests.yield(reason)
     }
 
-    /// Binds the default port, loads the domains once (a failure is retried
-    /// by ``run()``) and binds their ports. Returns the default port's address.
-    @discardableResult
-    public func start() async throws(ListenerError) -> SocketAddress? {
-        await table.restore(known: await store.load())
+    /// Binds the default port (it answers `unavailable` until a domain is
+    /// known) and the status socket. Domains come from the reload loop of ``run()``.
+    private func start() async throws(ListenerError) -> SocketAddress? {
         try await table.startDefault()
         if let statusSocket {
             do { try await StatusSocket.start(path: statusSocket, group: group) { await self.statusJSON() } } catch {
                 logger.warning("no status socket: cannot listen on \(statusSocket): \(error) (nscore ldapproxy status will not work)")
             }
-        }
-        do { try await reloadNow() } catch {
-            logger.error("cannot load the user domains yet: \(error); retrying")
-            reload(reason: "retry")
         }
         return await table.defaultListener?.localAddress
     }
@@ -82,6 +78,9 @@ public final class LDAPProxyService: Service, Sendable {
     /// Loads the domains, applies them, stores and announces port changes.
     private func reloadNow() async throws {
         let domains = try await loadDomains()
+        if !loadedOnce.load(ordering: .acquiring) {
+            await table.restore(known: await store.load())  // the ports of the last run, before any is handed out
+        }
         let changed = await table.apply(domains)
         connector.keep(only: Set(domains.flatMap(\.providers)))
         health.keep(only: Set(domains.flatMap(\.providers)))
@@ -120,16 +119,20 @@ public final class LDAPProxyService: Service, Sendable {
     /// Reload requests, one at a time; a failed one is retried with backoff.
     private func reloadLoop() async {
         var failures = 0
-        let backoff = RedisBackoff(initial: .milliseconds(200), maximum: .seconds(10))
+        let backoff = RedisBackoff(initial: .milliseconds(200), maximum: .seconds(5))
         for await reason in reloads {
             do {
                 try await reloadNow()
+                loadedOnce.store(true, ordering: .releasing)
                 if failures > 0 { logger.notice("user domains loaded after \(failures) failed attempt(s)") }
                 failures = 0
                 logger.debug("reloaded", metadata: ["reason": "\(reason)"])
             } catch {
                 failures += 1
-                if failures == 1 || failures % 10 == 0 { logger.error("reload (\(reason)) failed: \(error); retrying") }
+                if failures == 1 || failures % 10 == 0 {
+                    logger.error(loadedOnce.load(ordering: .relaxed) ? "reload (\(reason)) failed: \(error); retrying; the domains loaded before are still served"
+                                                                     : "cannot load the user domains yet: \(error); retrying")
+                }
                 try? await Task.sleep(for: .nanoseconds(backoff.delay(afterFailures: failures).nanoseconds))
                 reload(reason: "retry")
             }
@@ -175,11 +178,21 @@ public final class LDAPProxyService: Service, Sendable {
     /// Runs until graceful shutdown: READY once listening, STOPPING and a drain at the end.
     public func run() async throws {
         let address = try await start()
-        let domains = await table.served.count
-        SystemdNotifier.ready(status: "serving \(domains) user domain(s); default on \(address.map { "\($0)" } ?? "?")")
         await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await SystemdWatchdog.run() }
             tasks.addTask { await self.reloadLoop() }
+            reload(reason: "start")
+            // READY once the domains are served, or after a few seconds without them (Redis may come later).
+            _ = await withTaskGroup(of: Void.self) { wait in
+                wait.addTask {
+                    while !self.loadedOnce.load(ordering: .acquiring), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+                }
+                wait.addTask { try? await Task.sleep(for: .seconds(3)) }
+                await wait.next()
+                wait.cancelAll()
+            }
+            let domains = await table.served.count
+            SystemdNotifier.ready(status: "serving \(domains) user domain(s); default on \(address.map { "\($0)" } ?? "?")")
+            tasks.addTask { await SystemdWatchdog.run() }
             tasks.addTask { await self.followEvents() }
             tasks.addTask { await self.healthLoop() }
             try? await gracefulShutdown()
@@ -199,7 +212,7 @@ public final class LDAPProxyService: Service, Sendable {
 
     /// The status document (`nscore ldapproxy status`).
     public func statusJSON() async -> String {
-        await ProxyStatus.document(table: table, health: health, configuration: configuration)
+        await ProxyStatus.document(table: table, health: health, configuration: configuration, loaded: loadedOnce.load(ordering: .relaxed))
     }
 }
 

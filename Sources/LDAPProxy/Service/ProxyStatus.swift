@@ -3,7 +3,7 @@ import JSON
 /// The document `nscore ldapproxy status` prints: the default port, each
 /// domain with its port, open connections and providers with their health.
 enum ProxyStatus {
-    static func document(table: ListenerTable, health: ProviderHealth, configuration: LDAPProxyConfiguration) async -> String {
+    static func document(table: ListenerTable, health: ProviderHealth, configuration: LDAPProxyConfiguration, loaded: Bool) async -> String {
         let served = await table.served
         let ports = await table.portMap.ports
         let defaultName = await table.defaultName
@@ -42,6 +42,7 @@ enum ProxyStatus {
         }
         return JSONValue.object([
             ("source", .string(source)),
+            ("loaded", .bool(loaded)),
             ("node_id", configuration.nodeID.map { .number(Double($0)) } ?? .null),
             ("default", .object([
                 ("address", .string("\(configuration.listenHost):\(configuration.defaultPort)")),

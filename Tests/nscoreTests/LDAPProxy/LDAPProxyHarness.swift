@@ -41,14 +41,18 @@ final class LDAPProxyHarness: @unchecked Sendable {
     }
 
     /// Starts the proxy (health checks every 0.5 s, debug log) and waits for its status socket.
-    func start(_ extra: [String] = ["--config-from-harness"], environment: [String: String] = [:]) async throws {
+    /// With `loaded`, also until the domains are loaded.
+    func start(_ extra: [String] = ["--config-from-harness"], environment: [String: String] = [:], loaded: Bool = true) async throws {
         var args = ["ldapproxy", "--port", "\(port)", "--port-range", "\(portRange.lowerBound)-\(portRange.upperBound)",
                     "--status-socket", statusSocket, "--check-interval", "0.5", "--log-level", "debug"]
         args += extra.map { $0 == "--config-from-harness" ? "--config=\(configPath)" : $0 }
         var env = ["PATH": "/usr/bin:/bin"]
         env.merge(environment) { $1 }
         proxy = try ExternalProcess(nscoreBinary, args, environment: env, logPath: logPath)
-        let up = await waitFor(timeout: .seconds(10)) { (try? await self.status()) != nil }
+        let up = await waitFor(timeout: .seconds(10)) {
+            guard let status = try? await self.status() else { return false }
+            return !loaded || status["loaded"] == .bool(true)
+        }
         guard up else { throw CommandFailed(command: "nscore ldapproxy", status: -1, output: log) }
     }
 
