@@ -16,7 +16,7 @@ help:
 	@echo "make bench-agent  nscore agent: per-task overhead vs the step alone, burst throughput, RSS (Benchmarks/agent.sh)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 	@echo "make fuzz-json  libFuzzer on the JSON parser for FUZZ_SECONDS (default 600)"
-	@echo "make fuzz-request, make fuzz-schema, make fuzz-stepcommand  the same for client requests, the JSON Schema validator, the agent's command pipe"
+	@echo "make fuzz-request, make fuzz-schema, make fuzz-stepcommand, make fuzz-ldap  the same for client requests, the JSON Schema validator, the agent's command pipe, LDAP messages"
 
 deps:
 	@scripts/deps.sh
@@ -57,7 +57,8 @@ FUZZER_json := JSONFuzzer
 FUZZER_schema := SchemaFuzzer
 FUZZER_request := RESPRequestFuzzer
 FUZZER_stepcommand := StepCommandFuzzer
-# make fuzz-resp | fuzz-json | fuzz-request | fuzz-schema | fuzz-stepcommand: libFuzzer (+ASan) on one parser, corpus grown in Fuzz/corpus/<name>-run.
+FUZZER_ldap := LDAPMessageFuzzer
+# make fuzz-resp | fuzz-json | fuzz-request | fuzz-schema | fuzz-stepcommand | fuzz-ldap: libFuzzer (+ASan) on one parser, corpus grown in Fuzz/corpus/<name>-run.
 fuzz-%: deps
 	cd Fuzz && $(SWIFT) build -c debug --product $(FUZZER_$*) -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 	mkdir -p Fuzz/crashes Fuzz/corpus/$*-run

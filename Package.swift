@@ -213,7 +213,8 @@ let package = Package(
         ),
         .testTarget(
             name: "LDAPProxyTests",
-            dependencies: ["LDAPProxy", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["LDAPProxy", "Net", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "JSONSchemaTests",

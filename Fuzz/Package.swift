@@ -8,6 +8,7 @@ import PackageDescription
 //   make fuzz-request         (the resp-proxy's client request decoder)
 //   make fuzz-schema          (JSON Schema: compile and validate)
 //   make fuzz-stepcommand     (the agent's command-pipe parser)
+//   make fuzz-ldap            (the LDAP proxy's LDAPMessage framer)
 let package = Package(
     name: "nscore-fuzz",
     platforms: [.macOS(.v14)],
@@ -40,6 +41,14 @@ let package = Package(
         .executableTarget(
             name: "SchemaFuzzer",
             dependencies: ["FuzzDriver", .product(name: "JSON", package: "nscore"), .product(name: "JSONSchema", package: "nscore")]
+        ),
+        .executableTarget(
+            name: "LDAPMessageFuzzer",
+            dependencies: [
+                "FuzzDriver",
+                .product(name: "LDAPProxy", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "StepCommandFuzzer",
