@@ -11,6 +11,8 @@ REDIS_PORT=${REDIS_PORT:-16379}
 PROXY_PORT=${PROXY_PORT:-16380}
 RESP_PROXY_PORT=${RESP_PROXY_PORT:-16381}
 METRICS_PORT=${METRICS_PORT:-19100}
+LDAP_PORT=${LDAP_PORT:-13389}
+LDAPPROXY_PORT=${LDAPPROXY_PORT:-3890}
 mkdir -p "$ROOT/redis"
 pids=()
 
@@ -25,9 +27,9 @@ stop() {
 trap stop INT TERM EXIT
 
 port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-for p in "$REDIS_PORT" "$PROXY_PORT" "$RESP_PROXY_PORT" "$METRICS_PORT"; do
+for p in "$REDIS_PORT" "$PROXY_PORT" "$RESP_PROXY_PORT" "$METRICS_PORT" "$LDAP_PORT" "$LDAPPROXY_PORT" 20000; do
   if port_busy "$p"; then
-    echo "port $p on 127.0.0.1 is in use; set REDIS_PORT/PROXY_PORT/RESP_PROXY_PORT/METRICS_PORT to free ones" >&2
+    echo "port $p on 127.0.0.1 is in use; set REDIS_PORT/PROXY_PORT/RESP_PROXY_PORT/METRICS_PORT/LDAP_PORT/LDAPPROXY_PORT to free ones" >&2
     exit 1
   fi
 done
@@ -80,6 +82,33 @@ for _ in $(seq 50); do redis-cli -p "$PROXY_PORT" ping >/dev/null 2>&1 && break;
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$RESP_PROXY_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
+# A demo OpenLDAP provider (private config and data in run/slapd: users
+# user1..user10 with passwords password1..password10, three groups),
+# registered as the internal provider of example.org by a module
+# "openldap1" on node 1 (REDIS-LAYOUT.md; no password in Redis).
+rm -rf "$ROOT/slapd"
+scripts/slapd-instance.sh "$ROOT/slapd" --users 10 --groups 3 --suffix dc=example,dc=org
+/usr/sbin/slapd -f "$ROOT/slapd/slapd.conf" -h "ldap://127.0.0.1:$LDAP_PORT/" -d 0 >"$ROOT/slapd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do ldapsearch -x -H "ldap://127.0.0.1:$LDAP_PORT" -b '' -s base >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null \
+  HSET module/openldap1/srv/tcp/ldap domain example.org schema rfc2307 base_dn dc=example,dc=org \
+  bind_dn cn=ldapservice,dc=example,dc=org tls off tls_verify off node 1 host 127.0.0.1 port "$LDAP_PORT"
+
+# The LDAP proxy as module ldapproxy1 with its own ACL user.
+LDAPPROXY_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+umask 077
+printf 'MODULE_ID=ldapproxy1\nNODE_ID=1\nREDIS_ADDRESS=127.0.0.1:%s\nREDIS_PASSWORD=%s\n' "$REDIS_PORT" "$LDAPPROXY_PASSWORD" >"$ROOT/ldapproxy.env"
+umask 022
+redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null <<ACL
+ACL SETUSER module/ldapproxy1 on >$LDAPPROXY_PASSWORD resetkeys ~module/ldapproxy1/* %R~cluster/* %R~node/* %R~module/* resetchannels &module/ldapproxy1/event/* +@read +@write +@transaction +@connection +publish -@admin
+ACL
+"$NSCORE" ldapproxy --env-file "$ROOT/ldapproxy.env" --port "$LDAPPROXY_PORT" --status-socket "$ROOT/ldapproxy.sock" \
+  --state-file "$ROOT/ldapproxy-ports.json" 2> >(tee "$ROOT/ldapproxy.log" >&2) &
+pids+=($!)
+for _ in $(seq 50); do ldapsearch -x -H "ldap://127.0.0.1:$LDAPPROXY_PORT" -b dc=example,dc=org '(uid=user1)' dn >/dev/null 2>&1 && break; sleep 0.1; done
+DOMAIN_PORT=$(redis-cli -p "$REDIS_PORT" hget module/ldapproxy1/data/domain_port example.org)
+
 cat <<MSG
 
 nscore local stack is up (Ctrl-C stops it):
@@ -88,6 +117,8 @@ nscore local stack is up (Ctrl-C stops it):
   nscore resp-proxy    127.0.0.1:$RESP_PROXY_PORT   (routes like an agent; status: nscore resp-proxy status --socket run/resp-proxy.sock)
   nscore agent node/1  actions from conf/actions/node and run/node/actions (log: run/node-agent.log)
   metrics              http://127.0.0.1:$METRICS_PORT/metrics
+  slapd (demo)         127.0.0.1:$LDAP_PORT   dc=example,dc=org (log: run/slapd.log)
+  nscore ldapproxy     127.0.0.1:$LDAPPROXY_PORT (default domain), 127.0.0.1:$DOMAIN_PORT (example.org) (log: run/ldapproxy.log)
 
 Redis has the platform's ACL users: \`default\` reads public keys only, \`cluster\`
 writes (its password is in run/cluster.env). Try:
@@ -101,6 +132,10 @@ writes (its password is in run/cluster.env). Try:
   $NSCORE task run --env-file run/cluster.env node/1 get-node-info   # a task on the node agent
   $NSCORE task list --env-file run/cluster.env node/1
   curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep nscore_
+  ldapsearch -x -H ldap://127.0.0.1:$LDAPPROXY_PORT -b dc=example,dc=org '(uid=user1)' cn mail
+  ldapwhoami -x -H ldap://127.0.0.1:$LDAPPROXY_PORT -D uid=user1,ou=people,dc=example,dc=org -w password1
+  $NSCORE ldapproxy status --socket run/ldapproxy.sock
+  $NSCORE ldap check --host 127.0.0.1 --port $LDAP_PORT
 
 MSG
 wait -n "${pids[@]}"

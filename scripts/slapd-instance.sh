@@ -10,6 +10,7 @@
 # groups cn=groupK,ou=groups,SUFFIX (posixGroup) with a few members each.
 # Start it with: slapd -f DIR/slapd.conf -h "ldap://127.0.0.1:P/ [ldaps://127.0.0.1:Q/]" -d 0
 set -euo pipefail
+PATH=$PATH:/usr/sbin
 DIR=${1:?usage: slapd-instance.sh DIR [--users N] [--groups N] [--suffix DN] [--tls CERT KEY CA]}
 shift
 USERS=10 GROUPS_N=3 SUFFIX="dc=example,dc=org" CERT="" KEY="" CA=""

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import FoundationEssentials
 import LDAPProxy
 import Logging
@@ -165,11 +168,13 @@ struct LDAPProxyStatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Print a running ldapproxy's domains, ports, providers and their health (JSON).")
 
-    @Option(help: ArgumentHelp("The proxy's --status-socket (same default).", valueName: "path"))
+    @Option(help: ArgumentHelp("The proxy's --status-socket (default: as the daemon's, else /run/nscore-ldapproxy/ldapproxy.sock).", valueName: "path"))
     var socket: String?
 
     func run() throws {
-        let socket = self.socket ?? ((environmentValue("RUNTIME_DIRECTORY") ?? "/run/nscore") + "/ldapproxy.sock")
+        // The daemon's default, then where the systemd unit (RuntimeDirectory=nscore-ldapproxy) puts it.
+        let candidates = [(environmentValue("RUNTIME_DIRECTORY") ?? "/run/nscore") + "/ldapproxy.sock", "/run/nscore-ldapproxy/ldapproxy.sock"]
+        let socket = self.socket ?? candidates.first { access($0, F_OK) == 0 } ?? candidates[0]
         do {
             StandardOutput.write(prettyJSON(try StatusSocket.fetch(path: socket)))
         } catch {
