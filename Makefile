@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/nscore
 
-.PHONY: all deps build release run test bench bench-resp bench-agent bench-resp-proxy clean help
+.PHONY: all deps build release run test bench bench-resp bench-agent bench-resp-proxy bench-ldap clean help
 
 all: build
 
@@ -14,6 +14,7 @@ help:
 	@echo "make bench-resp  RESP client vs redis-benchmark vs redis-py (Benchmarks/resp-client.sh)"
 	@echo "make bench-resp-proxy  nscore resp-proxy vs tcp-proxy vs haproxy, redis direct as the ceiling (Benchmarks/resp-proxy.sh)"
 	@echo "make bench-agent  nscore agent: per-task overhead vs the step alone, burst throughput, RSS (Benchmarks/agent.sh)"
+	@echo "make bench-ldap  nscore ldapproxy vs nginx stream vs haproxy, clear and TLS upstream, slapd direct as the ceiling (Benchmarks/ldap-proxy.sh)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 	@echo "make fuzz-json  libFuzzer on the JSON parser for FUZZ_SECONDS (default 600)"
 	@echo "make fuzz-request, make fuzz-schema, make fuzz-stepcommand, make fuzz-ldap  the same for client requests, the JSON Schema validator, the agent's command pipe, LDAP messages"
@@ -50,6 +51,11 @@ bench-resp-proxy: release
 bench-agent: release
 	cd Benchmarks && $(SWIFT) build -c release --product AgentLoad
 	@Benchmarks/agent.sh $(RELEASE_BIN)
+
+bench-ldap: release
+	@scripts/deps.sh --bench
+	cd Benchmarks && $(SWIFT) build -c release --product LDAPLoad
+	@Benchmarks/ldap-proxy.sh $(RELEASE_BIN)
 
 FUZZ_SECONDS ?= 600
 FUZZER_resp := RESPTokenFuzzer

@@ -58,5 +58,15 @@ let package = Package(
             ],
             path: "Benchmarks/AgentLoad"
         ),
+        // Load generator for ldap-proxy.sh (our BER codec as the client).
+        .executableTarget(
+            name: "LDAPLoad",
+            dependencies: [
+                .product(name: "LDAPProxy", package: "nscore"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/LDAPLoad"
+        ),
     ]
 )
