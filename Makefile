@@ -17,7 +17,7 @@ help:
 	@echo "make bench-ldap  nscore ldapproxy vs nginx stream vs haproxy, clear and TLS upstream, slapd direct as the ceiling (Benchmarks/ldap-proxy.sh)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 	@echo "make fuzz-json  libFuzzer on the JSON parser for FUZZ_SECONDS (default 600)"
-	@echo "make fuzz-request, make fuzz-schema, make fuzz-stepcommand, make fuzz-ldap  the same for client requests, the JSON Schema validator, the agent's command pipe, LDAP messages"
+	@echo "make fuzz-request, make fuzz-schema, make fuzz-stepcommand, make fuzz-ldap, make fuzz-sealed  the same for client requests, the JSON Schema validator, the agent's command pipe, LDAP messages, sealed values"
 
 deps:
 	@scripts/deps.sh
@@ -64,7 +64,8 @@ FUZZER_schema := SchemaFuzzer
 FUZZER_request := RESPRequestFuzzer
 FUZZER_stepcommand := StepCommandFuzzer
 FUZZER_ldap := LDAPMessageFuzzer
-# make fuzz-resp | fuzz-json | fuzz-request | fuzz-schema | fuzz-stepcommand | fuzz-ldap: libFuzzer (+ASan) on one parser, corpus grown in Fuzz/corpus/<name>-run.
+FUZZER_sealed := SealedValueFuzzer
+# make fuzz-resp | fuzz-json | fuzz-request | fuzz-schema | fuzz-stepcommand | fuzz-ldap | fuzz-sealed: libFuzzer (+ASan) on one parser, corpus grown in Fuzz/corpus/<name>-run.
 fuzz-%: deps
 	cd Fuzz && $(SWIFT) build -c debug --product $(FUZZER_$*) -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 	mkdir -p Fuzz/crashes Fuzz/corpus/$*-run

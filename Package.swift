@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "Agents", targets: ["Agents"]),
         .library(name: "RESPProxy", targets: ["RESPProxy"]),
         .library(name: "LDAPProxy", targets: ["LDAPProxy"]),
+        .library(name: "Secrets", targets: ["Secrets"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],
@@ -141,11 +142,14 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // libsodium sealed boxes: module secrets, the edge's private keys.
+        .target(name: "Secrets", dependencies: ["CSodium"], swiftSettings: strict),
+
         // The executable: argument parsing and service start-up only.
         .executableTarget(
             name: "nscore",
             dependencies: [
-                "Net", "TCPProxy", "RESP", "RESPProxy", "LDAPProxy", "Agents", "JSON",
+                "Net", "TCPProxy", "RESP", "RESPProxy", "LDAPProxy", "Agents", "JSON", "Secrets",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -220,6 +224,10 @@ let package = Package(
             name: "JSONSchemaTests",
             dependencies: ["JSONSchema", "JSON"],
             exclude: ["Suite"]
+        ),
+        .testTarget(
+            name: "SecretsTests",
+            dependencies: ["Secrets", "NetTestSupport"]
         ),
         .testTarget(
             name: "SystemLibraryTests",

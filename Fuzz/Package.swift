@@ -9,6 +9,7 @@ import PackageDescription
 //   make fuzz-schema          (JSON Schema: compile and validate)
 //   make fuzz-stepcommand     (the agent's command-pipe parser)
 //   make fuzz-ldap            (the LDAP proxy's LDAPMessage framer)
+//   make fuzz-sealed          (sealed:v1: values and base64)
 let package = Package(
     name: "nscore-fuzz",
     platforms: [.macOS(.v14)],
@@ -53,6 +54,10 @@ let package = Package(
         .executableTarget(
             name: "StepCommandFuzzer",
             dependencies: ["FuzzDriver", .product(name: "Agents", package: "nscore")]
+        ),
+        .executableTarget(
+            name: "SealedValueFuzzer",
+            dependencies: ["FuzzDriver", .product(name: "Secrets", package: "nscore")]
         ),
     ]
 )

@@ -12,6 +12,7 @@ packages=(
   openssl                                                # test CAs and certificates
   systemd                                                # systemd-socket-activate for the socket-activation test
   python3-venv                                           # the test venv with redis-py (a real client for resp-proxy tests)
+  python3-nacl                                           # PyNaCl: sealed boxes made by nscore open with it, and the reverse
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx libnginx-mod-stream time python3-venv)

@@ -101,7 +101,7 @@ umask 077
 printf 'MODULE_ID=ldapproxy1\nNODE_ID=1\nREDIS_ADDRESS=127.0.0.1:%s\nREDIS_PASSWORD=%s\n' "$REDIS_PORT" "$LDAPPROXY_PASSWORD" >"$ROOT/ldapproxy.env"
 umask 022
 redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null <<ACL
-ACL SETUSER module/ldapproxy1 on >$LDAPPROXY_PASSWORD resetkeys ~module/ldapproxy1/* %R~cluster/* %R~node/* %R~module/* resetchannels &module/ldapproxy1/event/* +@read +@write +@transaction +@connection +publish -@admin
+ACL SETUSER module/ldapproxy1 on >$LDAPPROXY_PASSWORD resetkeys ~module/ldapproxy1/* ~task/module/ldapproxy1/* %R~cluster/* %R~node/* %R~module/* %R~private/agents/* resetchannels &progress/module/ldapproxy1/* &module/ldapproxy1/event/* +@read +@write +@transaction +@connection +publish -@admin
 ACL
 "$NSCORE" ldapproxy --env-file "$ROOT/ldapproxy.env" --port "$LDAPPROXY_PORT" --status-socket "$ROOT/ldapproxy.sock" \
   --state-file "$ROOT/ldapproxy-ports.json" 2> >(tee "$ROOT/ldapproxy.log" >&2) &
