@@ -40,10 +40,7 @@ done
 [[ -x "$NSCORE" ]] || { echo "missing $NSCORE: run make release" >&2; exit 1; }
 [[ -x "$LOAD" ]] || { echo "missing $LOAD: cd Benchmarks && swift build -c release --product LDAPLoad" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
-PIN_SERVER=(); PIN_LOAD=()
-if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then PIN_SERVER=(taskset -c 0); PIN_LOAD=(taskset -c 1); fi
+source "$(dirname "$0")/common.sh"
 
 # A CA and a certificate for localhost/127.0.0.1, then slapd on ldap:// and ldaps://.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.pem" \
@@ -127,7 +124,6 @@ HA_PID=$!; pids+=($HA_PID); wait_port "$HA"; wait_port "$HAS"
 # Every process of a proxy (nginx's workers are children of its master).
 family() { echo "$1" $(pgrep -P "$1" || true); }
 cpu_ticks() { local t=0; for p in $(family "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
-median() { sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 TICKS=$(getconf CLK_TCK)
 
 # target:port:pid; the TLS targets relay to ldaps://.

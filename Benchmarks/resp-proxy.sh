@@ -25,11 +25,8 @@ for tool in redis-server redis-benchmark haproxy python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/deps.sh --bench" >&2; exit 1; }
 done
 [[ -x "$NSCORE" ]] || { echo "missing $NSCORE: run make release" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+source "$(dirname "$0")/common.sh"
 REDIS=$(free_port); RP=$(free_port); TP=$(free_port); HA=$(free_port)
-PIN_SERVER=(); PIN_LOAD=()
-if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then PIN_SERVER=(taskset -c 0); PIN_LOAD=(taskset -c 1); fi
 
 "${PIN_SERVER[@]}" redis-server --bind 127.0.0.1 --port "$REDIS" --save '' --appendonly no --dir "$WORK" --maxclients 10000 >"$WORK/redis.log" 2>&1 &
 pids+=($!); wait_port "$REDIS"
@@ -62,7 +59,6 @@ bench() {
     | tr '\r' '\n' | awk '/^SET:/{s=$2} /^GET:/{g=$2} END{printf "%s %s\n", s, g}'
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-median() { sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A RESULT CPU
 TICKS=$(getconf CLK_TCK)
 echo "nscore resp-proxy benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, redis $(redis-server --version | awk '{print $3}' | cut -d= -f2), $(haproxy -v | head -1 | awk '{print $1" "$3}')"

@@ -34,13 +34,10 @@ for tool in redis-server redis-benchmark haproxy nginx python3; do
 done
 [[ -x "$NSCORE" ]] || { echo "missing $NSCORE: run make release" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+source "$(dirname "$0")/common.sh"
 
 REDIS=$(free_port); NS=$(free_port); HA=$(free_port); NG=$(free_port)
 
-PIN_SERVER=(); PIN_LOAD=()
-if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then PIN_SERVER=(taskset -c 0); PIN_LOAD=(taskset -c 1); fi
 
 "${PIN_SERVER[@]}" redis-server --bind 127.0.0.1 --port "$REDIS" --save '' --appendonly no --dir "$WORK" --maxclients 10000 >"$WORK/redis.log" 2>&1 &
 pids+=($!); wait_port "$REDIS"
@@ -87,7 +84,6 @@ bench() {
   "${PIN_LOAD[@]}" redis-benchmark -h 127.0.0.1 -p "$1" -t set,get -n "$REQUESTS" -c "$CLIENTS" -P "$2" -q 2>/dev/null \
     | tr '\r' '\n' | awk '/^SET:/{s=$2} /^GET:/{g=$2} END{printf "%s %s\n", s, g}'
 }
-median() { sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A RESULT
 echo "nscore tcp-proxy benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, redis $(redis-server --version | awk '{print $3}' | cut -d= -f2), $(haproxy -v | head -1 | awk '{print $1" "$3}'), $(nginx -v 2>&1 | awk -F/ '{print "nginx "$2}')"
