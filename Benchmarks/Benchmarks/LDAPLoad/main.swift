@@ -129,7 +129,7 @@ for i in 0..<connections {
     let handler = LoadHandler(workload: workload, seed: i &* 7919 &+ 1, measureFrom: measureFrom, stopAt: stopAt, done: done)
     do {
         _ = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) } }
             .connect(host: "127.0.0.1", port: port).get()
     } catch {

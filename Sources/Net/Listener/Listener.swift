@@ -78,7 +78,7 @@ public final class Listener: Sendable {
                         AcceptGate(registry: registry, metrics: metrics, logger: gateLogger))
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.autoRead, value: configuration.childAutoRead)
             .childChannelOption(.recvAllocator, value: ChannelDefaults.recvAllocator)

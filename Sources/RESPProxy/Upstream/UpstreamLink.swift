@@ -84,7 +84,7 @@ final class UpstreamLink: @unchecked Sendable {  // used on its event loop only
         }
         let bound = NIOLoopBound(link, eventLoop: loop)
         ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 << 10, maximum: 1 << 20))
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
