@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "Agents",
             dependencies: [
-                "Net", "RESP", "JSON", "JSONSchema", "CSpawn",
+                "Net", "RESP", "JSON", "JSONSchema", "CSpawn", "Secrets",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -13,6 +13,7 @@ packages=(
   systemd                                                # systemd-socket-activate for the socket-activation test
   python3-venv                                           # the test venv with redis-py (a real client for resp-proxy tests)
   python3-nacl                                           # PyNaCl: sealed boxes made by nscore open with it, and the reverse
+  docker-registry skopeo umoci                           # module images: a local registry, pull and unpack without a daemon
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx libnginx-mod-stream time python3-venv)
@@ -46,7 +47,7 @@ $SUDO apt-get update -qq
 echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Package installs start system daemons on well-known ports; nscore never uses them.
-for svc in redis-server slapd haproxy nginx; do
+for svc in redis-server slapd haproxy nginx docker-registry; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
     $SUDO systemctl disable "$svc" >/dev/null 2>&1 || true

@@ -29,3 +29,25 @@ public enum Base64 {
         return complete ? Array(out.prefix(length)) : nil
     }
 }
+
+/// Random secrets from libsodium's CSPRNG.
+public enum RandomSecret {
+    /// `bytes` random bytes as lower-case hex (a password of 2 × bytes characters).
+    public static func hex(bytes: Int = 24) -> String {
+        _ = Sodium.ready
+        var raw = [UInt8](repeating: 0, count: bytes)
+        randombytes_buf(&raw, bytes)
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: raw.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
+    /// SHA-256 of `text` as lower-case hex (Redis ACL `#<hash>` passwords).
+    public static func sha256Hex(_ text: String) -> String {
+        _ = Sodium.ready
+        var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
+        let bytes = Array(text.utf8)
+        crypto_hash_sha256(&out, bytes, UInt64(bytes.count))
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: out.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+}

@@ -15,6 +15,8 @@ struct StepLaunch: Sendable {
     var capture: Bool
     /// Give the child a command pipe as fd 3 (tasks).
     var commandPipe: Bool
+    /// argv after the path (steps have none; external tools do).
+    var arguments: [String] = []
 }
 
 /// What a finished step left.
@@ -128,7 +130,7 @@ enum StepProcess {
     }
 
     private static func spawn(_ launch: StepLaunch, _ pid: inout pid_t, _ i: Int32, _ o: Int32, _ e: Int32, _ c: Int32) -> Int32 {
-        let argv = [strdup(launch.path)] + [nil]
+        let argv = ([launch.path] + launch.arguments).map { strdup($0) } + [nil]
         let envp = launch.environment.map { strdup($0) } + [nil]
         defer {
             for p in argv { free(p) }

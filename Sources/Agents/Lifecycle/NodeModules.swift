@@ -1,0 +1,141 @@
+public import JSON
+import Net
+import Secrets
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The node side of module lifecycle (`node/N` actions add-module and
+/// remove-module, run as root): Unix user, files, keys, the module agent.
+/// Every step checks what is already there, so a failed run can be run again.
+public struct NodeModules: Sendable {
+    public var host: any ModuleHost
+    public var images: ImageTool
+    /// The node agent's environment (REDIS_ADDRESS, REDIS_REPLICA_ADDRESS, AGENT_ID = node/N).
+    public var environment: [String: String]
+    /// Where images are pulled and unpacked before they are put in place.
+    public var workDirectory: String
+    public var homeBase = "/home"
+    public var rootfullBase = "/var/lib/nethserver"
+    public var log: @Sendable (String) -> Void
+
+    public init(host: any ModuleHost, images: ImageTool, environment: [String: String], workDirectory: String,
+                log: @escaping @Sendable (String) -> Void) {
+        self.host = host
+        self.images = images
+        self.environment = environment
+        self.workDirectory = workDirectory
+        self.log = log
+    }
+
+    /// `add-module {"module_id", "image_url", "is_rootfull", "environment"}` →
+    /// `{"module_id", "redis_sha256", "public_key", "actions"}`. The module's
+    /// Redis password is made here and written only to its agent.env; the
+    /// cluster gets its SHA-256 for the ACL user.
+    public func add(_ request: JSONValue) async throws(LifecycleError) -> JSONValue {
+        guard case .string(let id)? = request["module_id"] else { throw .invalid(parameter: "module_id", "required") }
+        try ModuleLayout.validate(id: id)
+        guard case .string(let url)? = request["image_url"] else { throw .invalid(parameter: "image_url", "required") }
+        let image = try ImageReference(parsing: url)
+        let rootfull: Bool
+        switch request["is_rootfull"] {
+        case .bool(let b)?: rootfull = b
+        case nil, .null?: rootfull = false
+        default: throw .invalid(parameter: "is_rootfull", "must be true or false")
+        }
+        var extra: [(String, String)] = []
+        if case .object(let pairs)? = request["environment"] {
+            for (k, v) in pairs {
+                guard case .string(let s) = v, !k.isEmpty, k.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                    throw .invalid(parameter: "environment", "\(k) must be a NAME with a string value")
+                }
+                extra.append((k, s))
+            }
+        }
+        let layout = ModuleLayout(id: id, rootfull: rootfull, homeBase: homeBase, rootfullBase: rootfullBase)
+
+        // Pull first: an unknown image or an unreachable registry creates nothing.
+        let work = "\(workDirectory)/add-\(id)"
+        _ = try? await ExternalTool.run("/bin/rm", ["-rf", work])
+        try Files.makeDirectory(work, mode: 0o700)
+        defer { Task { _ = try? await ExternalTool.run("/bin/rm", ["-rf", work]) } }
+        let rootfs: String
+        do { rootfs = try await images.unpack(image, work: work) } catch {
+            throw .invalid(parameter: "image_url", "cannot pull \(image): \(error)")
+        }
+        guard Files.exists(rootfs + "/imageroot") else { throw .invalid(parameter: "image_url", "\(image) has no imageroot/") }
+
+        if rootfull {
+            try Files.makeDirectory(layout.home, mode: 0o700)
+        } else if try await !host.userExists(id) {
+            try await host.createUser(id, home: layout.home)
+            log("created user \(id) with home \(layout.home)")
+        }
+        try Files.makeDirectory(layout.root, mode: 0o755)
+        try await ExternalTool.check("/bin/cp", ["-a", rootfs + "/imageroot/.", layout.root + "/"])
+        try Files.makeDirectory(layout.state, mode: 0o700)
+
+        // Credentials: kept when a re-run finds them, so the ACL hash stays right.
+        let env = Files.exists(layout.agentEnv) ? (try? EnvironmentFile.load(path: layout.agentEnv)) ?? [:] : [:]
+        let password = env["REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } ?? RandomSecret.hex()
+        let nodeID = environment["AGENT_ID"].map { $0.hasPrefix("node/") ? String($0.dropFirst(5)) : $0 } ?? environment["NODE_ID"] ?? "1"
+        let leader = environment["REDIS_ADDRESS"] ?? "127.0.0.1:6379"
+        let lines: [(String, String)] = [("AGENT_ID", "module/\(id)"), ("REDIS_USER", "module/\(id)"), ("REDIS_PASSWORD", password),
+                                          ("REDIS_ADDRESS", leader), ("REDIS_REPLICA_ADDRESS", environment["REDIS_REPLICA_ADDRESS"] ?? leader),
+                                          ("NODE_ID", nodeID), ("MODULE_ID", id), ("IMAGE_URL", image.description)] + extra
+        try Files.write(layout.agentEnv, Array(lines.map { "\($0.0)=\($0.1)\n" }.joined().utf8), mode: 0o600)
+
+        let keys: KeyPair
+        do {
+            if Files.exists(layout.secretKey) {
+                keys = try KeyPair.load(secretKeyFile: layout.secretKey)
+            } else {
+                keys = try KeyPair.generate()
+                try keys.save(secretKeyFile: layout.secretKey)
+            }
+        } catch {
+            throw .system("module key pair: \(error)")
+        }
+        if !rootfull { try await host.chown(layout.home, to: id) }
+        if !rootfull { try await host.setLinger(id, enabled: true) }
+        try await host.enableAgent(layout)
+
+        let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
+        return .object([("module_id", .string(id)), ("redis_sha256", .string(RandomSecret.sha256Hex(password))),
+                        ("public_key", .string(keys.publicKeyBase64)), ("actions", .array(actions.map { .string($0) }))])
+    }
+
+    /// `remove-module {"module_id", "preserve_data"}`: stops the agent,
+    /// removes the user and its home (or moves the home aside).
+    public func remove(_ request: JSONValue) async throws(LifecycleError) -> JSONValue {
+        guard case .string(let id)? = request["module_id"] else { throw .invalid(parameter: "module_id", "required") }
+        try ModuleLayout.validate(id: id)
+        let preserve: Bool
+        if case .bool(let b)? = request["preserve_data"] { preserve = b } else { preserve = false }
+        var removed: [JSONValue] = []
+        for rootfull in [false, true] {
+            let layout = ModuleLayout(id: id, rootfull: rootfull, homeBase: homeBase, rootfullBase: rootfullBase)
+            let hasUser = rootfull ? false : try await host.userExists(id)
+            guard hasUser || Files.exists(layout.home) else { continue }
+            try await host.disableAgent(layout)
+            if !rootfull { try await host.setLinger(id, enabled: false) }
+            if hasUser {
+                try await host.deleteUser(id)
+                log("deleted user \(id)")
+            }
+            if Files.exists(layout.home) {
+                if preserve {
+                    var stamp = timespec()
+                    clock_gettime(CLOCK_REALTIME, &stamp)
+                    let aside = "\(layout.home).removed-\(stamp.tv_sec)"
+                    try Files.rename(layout.home, aside)
+                    log("kept the data of \(id) in \(aside)")
+                    removed.append(.string(aside))
+                } else {
+                    try await ExternalTool.check("/bin/rm", ["-rf", layout.home])
+                }
+            }
+        }
+        return .object([("module_id", .string(id)), ("preserved", .array(removed))])
+    }
+}
