@@ -123,16 +123,23 @@ final class ModuleHarness: @unchecked Sendable {
     }
 
     /// systemd's part: start a module's agent as its user once its agent.env exists.
+    /// The module user runs a copy of nscore in the (world-readable) test directory:
+    /// the build directory may sit under a home only root can enter.
     private func watchModules() {
+        let binary = root + "/bin/nscore"
+        try? FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(atPath: nscoreBinary, toPath: binary)
+        chmod(root + "/bin", 0o755)
+        chmod(binary, 0o755)
         watcher = Task { [weak self] in
             while !Task.isCancelled, let self {
                 for home in (try? FileManager.default.contentsOfDirectory(atPath: "/home")) ?? [] where home.hasPrefix("nstest") {
                     let state = "/home/\(home)/.config/state"
                     guard moduleAgents[home] == nil, FileManager.default.fileExists(atPath: state + "/agent.env"),
                           FileManager.default.fileExists(atPath: "/home/\(home)/.config/systemd/user/default.target.wants/agent.service") else { continue }
-                    let script = "set -a; . ./agent.env; exec \(nscoreBinary) agent --agentid=$AGENT_ID --actionsdir=../actions --eventsdir=../events"
+                    let script = "set -a; . ./agent.env; exec \(binary) agent --agentid=$AGENT_ID --actionsdir=../actions --eventsdir=../events"
                     if let p = try? ExternalProcess("/usr/sbin/runuser", ["-u", home, "--", "/bin/sh", "-c", "cd \(state) && " + script],
-                                                    environment: ["PATH": "/usr/bin:/bin", "AGENT_POLLING_INTERVAL": "1s", "NSCORE": nscoreBinary],
+                                                    environment: ["PATH": "/usr/bin:/bin", "AGENT_POLLING_INTERVAL": "1s", "NSCORE": binary],
                                                     logPath: "\(root)/module-\(home).log") {
                         moduleAgents[home] = p
                     }
