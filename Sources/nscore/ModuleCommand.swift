@@ -25,12 +25,14 @@ struct ModuleCommand: AsyncParsableCommand {
             with the reason on stderr, and the same task can be run again.
 
               cluster-add     {"image": "REGISTRY/NAME:TAG", "node": N}   (cluster agent)
+              cluster-update  {"module_id": ID, "image_url": "REGISTRY/NAME:TAG"}  (cluster agent)
               cluster-remove  {"module_id": ID, "preserve_data": false}    (cluster agent)
               node-add        {"module_id", "image_url", "is_rootfull", "environment"}  (node agent, root)
+              node-update     {"module_id", "image_url"}                   (node agent, root)
               node-remove     {"module_id", "preserve_data"}               (node agent, root)
             """)
 
-    @Argument(help: "cluster-add, cluster-remove, node-add or node-remove.")
+    @Argument(help: "cluster-add, cluster-update, cluster-remove, node-add, node-update or node-remove.")
     var kind: String
 
     @Option(help: ArgumentHelp("nscore's shared files (the module agent unit, the home skeleton).", valueName: "dir"))
@@ -43,8 +45,8 @@ struct ModuleCommand: AsyncParsableCommand {
     var homeBase: String = environmentValue("NSCORE_HOME_BASE") ?? "/home"
 
     func validate() throws {
-        guard ["cluster-add", "cluster-remove", "node-add", "node-remove"].contains(kind) else {
-            throw ValidationError("unknown step '\(kind)': use cluster-add, cluster-remove, node-add or node-remove")
+        guard ["cluster-add", "cluster-remove", "cluster-update", "node-add", "node-remove", "node-update"].contains(kind) else {
+            throw ValidationError("unknown step '\(kind)': use cluster-add, cluster-update, cluster-remove, node-add, node-update or node-remove")
         }
     }
 
@@ -64,11 +66,16 @@ struct ModuleCommand: AsyncParsableCommand {
         let output: JSONValue
         do {
             switch kind {
-            case "node-add", "node-remove":
+            case "node-add", "node-remove", "node-update":
                 var node = NodeModules(host: SystemModuleHost(shareDirectory: shareDir, log: log), images: images,
                                        environment: environment, workDirectory: workDir, log: log)
                 node.homeBase = homeBase
-                output = kind == "node-add" ? try await node.add(input) : try await node.remove(input)
+                switch kind {
+                case "node-add": output = try await node.add(input)
+                case "node-update": output = try await node.update(input)
+                case "node-remove": output = try await node.remove(input)
+                default: fail(.invalid(parameter: "step", "unknown step \(kind)"), input: input)
+                }
             default:
                 let settings = try RedisSettings(environment: environment, clientName: environment["AGENT_ID"] ?? "nscore-module",
                                                  base: RedisConnectionConfiguration(commandTimeout: .seconds(10), connectTimeout: .seconds(5)))
@@ -76,9 +83,12 @@ struct ModuleCommand: AsyncParsableCommand {
                 let cluster = ClusterModules(redis: redis, tasks: TaskClient(settings: settings, group: MultiThreadedEventLoopGroup.singleton),
                                              images: images, log: log)
                 let user = environment["AGENT_TASK_USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "cluster"
-                output = kind == "cluster-add"
-                    ? try await cluster.add(input, user: user, progress: { setProgress($0) })
-                    : try await cluster.remove(input, user: user)
+                switch kind {
+                case "cluster-add": output = try await cluster.add(input, user: user, progress: { setProgress($0) })
+                case "cluster-update": output = try await cluster.update(input, user: user)
+                case "cluster-remove": output = try await cluster.remove(input, user: user)
+                default: fail(.invalid(parameter: "step", "unknown step \(kind)"), input: input)
+                }
                 await redis.close()
             }
         } catch let error as LifecycleError {

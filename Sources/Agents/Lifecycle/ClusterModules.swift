@@ -84,6 +84,27 @@ public struct ClusterModules: Sendable {
         return .object([("module_id", .string(id)), ("image_name", .string(image.name)), ("image_url", .string(imageURL))])
     }
 
+    /// `update-module {"module_id", "image_url"}`: the node replaces the module's tree
+    /// (state and credentials kept), then the module's own update-module runs if it has one.
+    public func update(_ request: JSONValue, user: String) async throws(LifecycleError) -> JSONValue {
+        guard case .string(let id)? = request["module_id"] else { throw .invalid(parameter: "module_id", "required") }
+        try ModuleLayout.validate(id: id)
+        guard case .string(let url)? = request["image_url"] else { throw .invalid(parameter: "image_url", "required") }
+        let image = try ImageReference(parsing: url)
+        guard let node = try await command(["HGET", "cluster/module_node", id]).string, !node.isEmpty else {
+            throw .invalid(parameter: "module_id", "no module \(id) in cluster/module_node")
+        }
+        let info = try await images.inspect(image)
+        _ = try ImageLabels(info.labels)
+        let imageURL = "\(image.registry)/\(image.repository)@\(info.digest)"
+        let result = try await run("node/\(node)", "update-module", .object([("module_id", .string(id)), ("image_url", .string(imageURL))]), user: user)
+        if case .array(let actions)? = result["actions"], actions.contains(.string("update-module")) {
+            try await waitForAgent("module/\(id)")
+            _ = try await run("module/\(id)", "update-module", .object([("image_url", .string(imageURL))]), user: user)
+        }
+        return .object([("module_id", .string(id)), ("image_url", .string(imageURL))])
+    }
+
     /// `remove-module {"module_id", "preserve_data"}`: the module's destroy-module (if its agent
     /// runs), the node's remove-module, then its keys, ACL user and node record; `module-removed`.
     public func remove(_ request: JSONValue, user: String) async throws(LifecycleError) -> JSONValue {

@@ -11,7 +11,7 @@ public protocol ModuleHost: Sendable {
     /// Deletes the user (not its home: that is moved or removed by the caller).
     func deleteUser(_ name: String) async throws(LifecycleError)
     func setLinger(_ name: String, enabled: Bool) async throws(LifecycleError)
-    /// Installs, enables and (with systemd running) starts the module's agent.
+    /// Installs, enables and (with systemd running) (re)starts the module's agent.
     func enableAgent(_ module: ModuleLayout) async throws(LifecycleError)
     /// Stops and disables the module's agent and every process of its user.
     func disableAgent(_ module: ModuleLayout) async throws(LifecycleError)
@@ -67,7 +67,8 @@ public struct SystemModuleHost: ModuleHost {
     public func enableAgent(_ module: ModuleLayout) async throws(LifecycleError) {
         if module.rootfull {
             if Self.systemdRunning {
-                try await ExternalTool.check("/usr/bin/systemctl", ["enable", "--now", "agent@\(module.id).service"])
+                try await ExternalTool.check("/usr/bin/systemctl", ["enable", "agent@\(module.id).service"])
+                try await ExternalTool.check("/usr/bin/systemctl", ["restart", "agent@\(module.id).service"])
             } else {
                 try Files.makeDirectory("/etc/systemd/system/multi-user.target.wants", mode: 0o755)
                 try Files.symlink("/etc/systemd/system/agent@.service",
@@ -83,7 +84,8 @@ public struct SystemModuleHost: ModuleHost {
         try await chown(module.root + "/systemd", to: module.id)
         if Self.systemdRunning {
             try await ExternalTool.check("/usr/bin/systemctl", ["--user", "-M", "\(module.id)@", "daemon-reload"])
-            try await ExternalTool.check("/usr/bin/systemctl", ["--user", "-M", "\(module.id)@", "start", "agent.service"])
+            // restart: after an update the agent must read its new agent.env.
+            try await ExternalTool.check("/usr/bin/systemctl", ["--user", "-M", "\(module.id)@", "restart", "agent.service"])
         } else {
             log("systemd is not running: agent.service of \(module.id) is installed and enabled in \(units); it starts with the user's systemd")
         }

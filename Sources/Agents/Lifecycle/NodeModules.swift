@@ -105,6 +105,49 @@ public struct NodeModules: Sendable {
                         ("public_key", .string(keys.publicKeyBase64)), ("actions", .array(actions.map { .string($0) }))])
     }
 
+    /// `update-module {"module_id", "image_url"}`: the new image's tree replaces the
+    /// old one entry by entry (each new entry is in place before the old one goes),
+    /// `state/` and the module's credentials stay, IMAGE_URL follows the image.
+    public func update(_ request: JSONValue) async throws(LifecycleError) -> JSONValue {
+        guard case .string(let id)? = request["module_id"] else { throw .invalid(parameter: "module_id", "required") }
+        try ModuleLayout.validate(id: id)
+        guard case .string(let url)? = request["image_url"] else { throw .invalid(parameter: "image_url", "required") }
+        let image = try ImageReference(parsing: url)
+        let rootfull = !Files.exists(ModuleLayout(id: id, rootfull: false, homeBase: homeBase).agentEnv)
+        let layout = ModuleLayout(id: id, rootfull: rootfull, homeBase: homeBase, rootfullBase: rootfullBase)
+        guard Files.exists(layout.agentEnv) else { throw .invalid(parameter: "module_id", "module \(id) is not installed on this node") }
+
+        let work = "\(workDirectory)/update-\(id)"
+        _ = try? await ExternalTool.run("/bin/rm", ["-rf", work])
+        try Files.makeDirectory(work, mode: 0o700)
+        defer { Task { _ = try? await ExternalTool.run("/bin/rm", ["-rf", work]) } }
+        let rootfs: String
+        do { rootfs = try await images.unpack(image, work: work) } catch {
+            throw .invalid(parameter: "image_url", "cannot pull \(image): \(error)")
+        }
+        guard Files.exists(rootfs + "/imageroot") else { throw .invalid(parameter: "image_url", "\(image) has no imageroot/") }
+        // Staged beside the live tree (same file system, so each swap is a rename).
+        let staged = layout.root + "/.update-new", old = layout.root + "/.update-old"
+        for dir in [staged, old] { _ = try? await ExternalTool.run("/bin/rm", ["-rf", dir]) }
+        try Files.makeDirectory(old, mode: 0o700)
+        try await ExternalTool.check("/bin/cp", ["-a", rootfs + "/imageroot", staged])
+        for entry in FileSystem.list(staged) ?? [] where entry.name != "state" {
+            let live = layout.root + "/" + entry.name
+            if Files.exists(live) { try Files.rename(live, old + "/" + entry.name) }
+            try Files.rename(staged + "/" + entry.name, live)
+        }
+        _ = try? await ExternalTool.run("/bin/rm", ["-rf", staged, old])
+        var env = (try? EnvironmentFile.load(path: layout.agentEnv)) ?? [:]
+        env["IMAGE_URL"] = image.description
+        let order = ["AGENT_ID", "REDIS_USER", "REDIS_PASSWORD", "REDIS_ADDRESS", "REDIS_REPLICA_ADDRESS", "NODE_ID", "MODULE_ID", "IMAGE_URL"]
+        let text = (order.compactMap { k in env[k].map { "\(k)=\($0)\n" } } + env.keys.sorted().filter { !order.contains($0) }.map { "\($0)=\(env[$0]!)\n" }).joined()
+        try Files.write(layout.agentEnv, Array(text.utf8), mode: 0o600)
+        if !rootfull { try await host.chown(layout.home, to: id) }
+        try await host.enableAgent(layout)
+        let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
+        return .object([("module_id", .string(id)), ("image_url", .string(image.description)), ("actions", .array(actions.map { .string($0) }))])
+    }
+
     /// `remove-module {"module_id", "preserve_data"}`: stops the agent,
     /// removes the user and its home (or moves the home aside).
     public func remove(_ request: JSONValue) async throws(LifecycleError) -> JSONValue {

@@ -161,4 +161,41 @@ struct ModuleLifecycleTests {
             #expect(try await h.sh("redis-cli -p \(h.redis.port) --user cluster --pass \(ModuleHarness.clusterPassword) --no-auth-warning ACL LIST").contains("module/nstest1") == false)
         }
     }
+
+    @Test("update-module with a second tag replaces actions, keeps state and credentials, runs the module's update-module")
+    func update() async throws {
+        try #require(getuid() == 0, "module lifecycle tests create Unix users: they run as root (CI does)")
+        try await withModules { h in
+            var v1 = imageFiles
+            v1["actions/only-in-v1/10step"] = ("#!/bin/sh\ntrue\n", 0o755)
+            try await h.pushImage("nstest", tag: "1.0", files: v1)
+            var v2 = imageFiles
+            v2["actions/update-module/10mark"] = ("#!/bin/sh\ncat > updated.json\n", 0o755)
+            try await h.pushImage("nstest", tag: "2.0", files: v2)
+            let added = try await h.task("cluster", "add-module", #"{"image": "\#(h.registry)/nstest:1.0", "node": 1}"#)
+            try #require(added.status == 0, "\(added.output)\n\(h.logs())")
+            let config = "/home/nstest1/.config"
+            let envBefore = try String(contentsOfFile: "\(config)/state/agent.env", encoding: .utf8)
+
+            let updated = try await h.task("cluster", "update-module", #"{"module_id": "nstest1", "image_url": "\#(h.registry)/nstest:2.0"}"#)
+            #expect(updated.status == 0, "\(updated.output)\n\(h.logs())")
+            #expect(FileManager.default.fileExists(atPath: "\(config)/actions/update-module/10mark"))
+            #expect(!FileManager.default.fileExists(atPath: "\(config)/actions/only-in-v1"), "the old tree is gone")
+            #expect(!FileManager.default.fileExists(atPath: "\(config)/.update-old") && !FileManager.default.fileExists(atPath: "\(config)/.update-new"))
+            #expect(FileManager.default.fileExists(atPath: "\(config)/systemd/user/default.target.wants/agent.service"))
+            #expect(try String(contentsOfFile: "\(config)/state/created-by.txt", encoding: .utf8) == "nstest1\n", "state kept")
+            let envAfter = try String(contentsOfFile: "\(config)/state/agent.env", encoding: .utf8)
+            let password = { (env: String) in env.split(separator: "\n").first { $0.hasPrefix("REDIS_PASSWORD=") } }
+            #expect(password(envBefore) == password(envAfter), "credentials kept")
+            // The module's update-module got the new image (its agent keeps its old environment until restarted).
+            let data = try JSONValue.parse(try String(contentsOfFile: "\(config)/state/updated.json", encoding: .utf8))
+            guard case .string(let newURL)? = data["image_url"] else { Issue.record("no image_url in \(data)"); return }
+            #expect(newURL.hasPrefix("\(h.registry)/nstest@sha256:") && envAfter.contains("IMAGE_URL=\(newURL)\n"), "\(newURL) / \(envAfter)")
+            #expect(!envBefore.contains(newURL))
+            #expect(envBefore != envAfter)
+
+            let removed = try await h.task("cluster", "remove-module", #"{"module_id": "nstest1"}"#)
+            #expect(removed.status == 0, "\(removed.output)")
+        }
+    }
 }
