@@ -3,13 +3,16 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/nscore
 
-.PHONY: all deps build release run test bench bench-resp bench-agent bench-resp-proxy bench-ldap clean help
+PREFIX ?= /usr/local
+
+.PHONY: all deps build release install run test bench bench-resp bench-agent bench-resp-proxy bench-ldap clean help
 
 all: build
 
 help:
 	@echo "make run    install missing packages, build release, start a local stack (Ctrl-C stops it)"
 	@echo "make test   install missing packages, build, run every test"
+	@echo "make install  build release and install to PREFIX (/usr/local) and /etc (DESTDIR= to stage)"
 	@echo "make bench  run the load benchmarks (Benchmarks/), printing ratios to the anchors"
 	@echo "make bench-resp  RESP client vs redis-benchmark vs redis-py (Benchmarks/resp-client.sh)"
 	@echo "make bench-resp-proxy  nscore resp-proxy vs tcp-proxy vs haproxy, redis direct as the ceiling (Benchmarks/resp-proxy.sh)"
@@ -27,6 +30,9 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --product nscore
+
+install: release
+	@PREFIX=$(PREFIX) scripts/install.sh $(RELEASE_BIN)
 
 run: release
 	@scripts/run-local.sh $(RELEASE_BIN)

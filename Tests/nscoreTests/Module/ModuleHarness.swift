@@ -49,13 +49,18 @@ final class ModuleHarness: @unchecked Sendable {
             group: .singletonMultiThreadedEventLoopGroup)
         let harness = ModuleHarness(redis: redis, root: root, registryPort: freePort(), admin: admin)
         try await harness.startRegistry()
-        try await harness.startAgent("cluster", password: clusterPassword, actions: repo + "/conf/actions/cluster")
-        try await harness.startAgent("node/1", password: nodePassword, actions: repo + "/conf/actions/node")
+        // nscore as `make install` lays it out (DESTDIR in the test directory): the agents run the installed actions.
+        try await harness.sh("DESTDIR=\(root)/install \(repo)/scripts/install.sh \(nscoreBinary) >/dev/null")
+        try await harness.startAgent("cluster", password: clusterPassword, actions: harness.share + "/actions/cluster")
+        try await harness.startAgent("node/1", password: nodePassword, actions: harness.share + "/actions/node")
         harness.watchModules()
         return harness
     }
 
     var registry: String { "127.0.0.1:\(registryPort)" }
+    /// The installed nscore (world-readable: module users run it too) and its shared files.
+    var binary: String { root + "/install/usr/local/bin/nscore" }
+    var share: String { root + "/install/usr/local/share/nscore" }
 
     private func startRegistry() async throws {
         try FileManager.default.createDirectory(atPath: root + "/registry", withIntermediateDirectories: true)
@@ -107,9 +112,9 @@ final class ModuleHarness: @unchecked Sendable {
         let state = root + "/" + id.replacingOccurrences(of: "/", with: "-")
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let env = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "REDIS_ADDRESS": "127.0.0.1:\(redis.port)", "REDIS_USER": id,
-                   "REDIS_PASSWORD": password, "AGENT_POLLING_INTERVAL": "1s", "NSCORE": nscoreBinary,
-                   "NSCORE_SHARE_DIR": Self.repo + "/conf", "NSCORE_WORK_DIR": root + "/work"]
-        let process = try ExternalProcess(nscoreBinary, ["agent", "--agentid=\(id)", "--actionsdir=\(actions)", "--eventsdir=\(state)/events"],
+                   "REDIS_PASSWORD": password, "AGENT_POLLING_INTERVAL": "1s", "NSCORE": binary,
+                   "NSCORE_SHARE_DIR": share, "NSCORE_WORK_DIR": root + "/work"]
+        let process = try ExternalProcess(binary, ["agent", "--agentid=\(id)", "--actionsdir=\(actions)", "--eventsdir=\(state)/events"],
                                           environment: env, logPath: "\(root)/\(id.replacingOccurrences(of: "/", with: "-")).log",
                                           workingDirectory: state)
         processes.append(process)
@@ -123,14 +128,10 @@ final class ModuleHarness: @unchecked Sendable {
     }
 
     /// systemd's part: start a module's agent as its user once its agent.env exists.
-    /// The module user runs a copy of nscore in the (world-readable) test directory:
+    /// The module user runs the installed copy in the (world-readable) test directory:
     /// the build directory may sit under a home only root can enter.
     private func watchModules() {
-        let binary = root + "/bin/nscore"
-        try? FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
-        try? FileManager.default.copyItem(atPath: nscoreBinary, toPath: binary)
-        chmod(root + "/bin", 0o755)
-        chmod(binary, 0o755)
+        let binary = self.binary
         watcher = Task { [weak self] in
             while !Task.isCancelled, let self {
                 for home in (try? FileManager.default.contentsOfDirectory(atPath: "/home")) ?? [] where home.hasPrefix("nstest") {
