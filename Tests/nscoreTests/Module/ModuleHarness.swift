@@ -131,22 +131,33 @@ final class ModuleHarness: @unchecked Sendable {
     /// The module user runs the installed copy in the (world-readable) test directory:
     /// the build directory may sit under a home only root can enter.
     private func watchModules() {
-        let binary = self.binary
         watcher = Task { [weak self] in
             while !Task.isCancelled, let self {
                 for home in (try? FileManager.default.contentsOfDirectory(atPath: "/home")) ?? [] where home.hasPrefix("nstest") {
                     let state = "/home/\(home)/.config/state"
                     guard moduleAgents[home] == nil, FileManager.default.fileExists(atPath: state + "/agent.env"),
                           FileManager.default.fileExists(atPath: "/home/\(home)/.config/systemd/user/default.target.wants/agent.service") else { continue }
-                    let script = "set -a; . ./agent.env; exec \(binary) agent --agentid=$AGENT_ID --actionsdir=../actions --eventsdir=../events"
-                    if let p = try? ExternalProcess("/usr/sbin/runuser", ["-u", home, "--", "/bin/sh", "-c", "cd \(state) && " + script],
-                                                    environment: ["PATH": "/usr/bin:/bin", "AGENT_POLLING_INTERVAL": "1s", "NSCORE": binary],
-                                                    logPath: "\(root)/module-\(home).log") {
-                        moduleAgents[home] = p
-                    }
+                    startModuleAgent(home, state: state, asUser: true)
+                }
+                // Rootfull modules: agent@ID as root, once its unit is enabled.
+                for id in (try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/nethserver")) ?? [] where id.hasPrefix("nstest") {
+                    let state = "/var/lib/nethserver/\(id)/state"
+                    guard moduleAgents[id] == nil, FileManager.default.fileExists(atPath: state + "/agent.env"),
+                          (try? FileManager.default.destinationOfSymbolicLink(atPath: "/etc/systemd/system/multi-user.target.wants/agent@\(id).service")) != nil
+                    else { continue }
+                    startModuleAgent(id, state: state, asUser: false)
                 }
                 try? await Task.sleep(for: .milliseconds(100))
             }
+        }
+    }
+
+    private func startModuleAgent(_ id: String, state: String, asUser: Bool) {
+        let script = "cd \(state) && set -a && . ./agent.env && exec \(binary) agent --agentid=$AGENT_ID --actionsdir=../actions --eventsdir=../events"
+        let (path, args) = asUser ? ("/usr/sbin/runuser", ["-u", id, "--", "/bin/sh", "-c", script]) : ("/bin/sh", ["-c", script])
+        if let p = try? ExternalProcess(path, args, environment: ["PATH": "/usr/bin:/bin", "AGENT_POLLING_INTERVAL": "1s", "NSCORE": binary],
+                                        logPath: "\(root)/module-\(id).log") {
+            moduleAgents[id] = p
         }
     }
 
@@ -169,7 +180,10 @@ final class ModuleHarness: @unchecked Sendable {
     func close() async {
         watcher?.cancel()
         // Leave no test user behind, whatever happened.
-        for (user, agent) in moduleAgents { await agent.stop(); _ = try? await sh("pkill -KILL -u \(user); userdel -r \(user) 2>/dev/null; true") }
+        for (user, agent) in moduleAgents {
+            await agent.stop()
+            _ = try? await sh("pkill -KILL -u \(user) 2>/dev/null; userdel -r \(user) 2>/dev/null; rm -rf /var/lib/nethserver/\(user) /etc/systemd/system/multi-user.target.wants/agent@\(user).service; true")
+        }
         for p in processes.reversed() { await p.stop() }
         await admin.close()
         await redis.stop()
@@ -184,7 +198,7 @@ enum ModuleHarnessError: Error, CustomStringConvertible {
 
 func withModules<T>(_ body: (ModuleHarness) async throws -> T) async throws -> T {
     // Leftovers of an aborted earlier run would collide with the new ids.
-    _ = try? await runCommandOffPool("/bin/sh", ["-c", "for u in $(getent passwd | cut -d: -f1 | grep '^nstest'); do pkill -KILL -u $u; userdel -r $u; done 2>/dev/null; true"])
+    _ = try? await runCommandOffPool("/bin/sh", ["-c", "for u in $(getent passwd | cut -d: -f1 | grep '^nstest'); do pkill -KILL -u $u; userdel -r $u; done 2>/dev/null; rm -rf /var/lib/nethserver/nstest* /etc/systemd/system/multi-user.target.wants/agent@nstest*; true"])
     let harness = try await ModuleHarness.make()
     do {
         let result = try await body(harness)

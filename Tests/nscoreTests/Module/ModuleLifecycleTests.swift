@@ -198,4 +198,28 @@ struct ModuleLifecycleTests {
             #expect(removed.status == 0, "\(removed.output)")
         }
     }
+
+    @Test("a rootfull module lives in /var/lib/nethserver/ID as root: no Unix user, agent@ID enabled, create-module as root; remove-module cleans it")
+    func rootfull() async throws {
+        try #require(getuid() == 0, "module lifecycle tests create Unix users: they run as root (CI does)")
+        try await withModules { h in
+            try await h.pushImage("nstest", tag: "root", files: imageFiles, labels: ["org.nethserver.rootfull": "1"])
+            let added = try await h.task("cluster", "add-module", #"{"image": "\#(h.registry)/nstest:root", "node": 1}"#)
+            #expect(added.status == 0, "\(added.output)\n\(h.logs())")
+            let home = "/var/lib/nethserver/nstest1"
+            #expect(try await runCommandOffPool("/usr/bin/getent", ["passwd", "nstest1"]).status != 0, "no Unix user for a rootfull module")
+            let env = try FileManager.default.attributesOfItem(atPath: home + "/state/agent.env")
+            #expect(env[.posixPermissions] as? Int == 0o600)
+            #expect(env[.ownerAccountName] as? String == "root")
+            #expect(FileManager.default.fileExists(atPath: home + "/actions/create-module/10configure"))
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/etc/systemd/system/multi-user.target.wants/agent@nstest1.service")) != nil)
+            #expect(try String(contentsOfFile: home + "/state/created-by.txt", encoding: .utf8) == "root\n")
+            #expect(try await h.admin.get("module/nstest1/configured") == "yes")
+
+            let removed = try await h.task("cluster", "remove-module", #"{"module_id": "nstest1"}"#)
+            #expect(removed.status == 0, "\(removed.output)\n\(h.logs())")
+            #expect(!FileManager.default.fileExists(atPath: home))
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/etc/systemd/system/multi-user.target.wants/agent@nstest1.service")) == nil)
+        }
+    }
 }
