@@ -76,8 +76,11 @@ public struct ClusterModules: Sendable {
         var actions: [String] = []
         if case .array(let list)? = nodeResult["actions"] { actions = list.compactMap { if case .string(let s) = $0 { s } else { nil } } }
         if actions.contains("create-module") {
+            let started = ContinuousClock.now
             try await waitForAgent("module/\(id)")
+            let up = ContinuousClock.now
             _ = try await run("module/\(id)", "create-module", request["environment"] ?? .object([]), user: user)
+            log("module/\(id) agent listening after \((up - started).wholeMilliseconds) ms, create-module \((ContinuousClock.now - up).wholeMilliseconds) ms")
         }
         progress(95)
         _ = try await command(["PUBLISH", "cluster/event/module-added", JSONValue.object([("module", .string(id)), ("node", .number(Double(node)))]).serialized])

@@ -38,11 +38,14 @@ public struct ImageTool: Sendable {
         return ImageInfo(digest: digest, labels: labels)
     }
 
-    /// Pulls the image into `work` (an OCI layout) and unpacks its root file
-    /// system to `work/rootfs`; returns that path.
-    public func unpack(_ image: ImageReference, work: String) async throws(LifecycleError) -> String {
+    /// Pulls the image into `work` (an OCI layout).
+    public func pull(_ image: ImageReference, work: String) async throws(LifecycleError) {
         try await ExternalTool.check("/usr/bin/skopeo", ["--policy", policyFile, "copy", "--quiet"]
                                      + tlsFlag(image, "--src-tls-verify") + ["docker://\(image)", "oci:\(work)/oci:image"])
+    }
+
+    /// Unpacks a pulled image's root file system to `work/rootfs`; returns that path.
+    public func extract(work: String) async throws(LifecycleError) -> String {
         try await ExternalTool.check("/usr/bin/umoci", ["raw", "unpack", "--rootless", "--image", "\(work)/oci:image", "\(work)/rootfs"])
         return work + "/rootfs"
     }

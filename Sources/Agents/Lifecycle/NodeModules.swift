@@ -59,11 +59,8 @@ public struct NodeModules: Sendable {
         _ = try? await ExternalTool.run("/bin/rm", ["-rf", work])
         try Files.makeDirectory(work, mode: 0o700)
         defer { Task { _ = try? await ExternalTool.run("/bin/rm", ["-rf", work]) } }
-        let rootfs: String
-        do { rootfs = try await images.unpack(image, work: work) } catch {
-            throw .invalid(parameter: "image_url", "cannot pull \(image): \(error)")
-        }
-        guard Files.exists(rootfs + "/imageroot") else { throw .invalid(parameter: "image_url", "\(image) has no imageroot/") }
+        var phases = PhaseClock()
+        let rootfs = try await pullAndExtract(image, work: work, phases: &phases)
 
         if rootfull {
             try Files.makeDirectory(layout.home, mode: 0o700)
@@ -71,8 +68,10 @@ public struct NodeModules: Sendable {
             try await host.createUser(id, home: layout.home)
             log("created user \(id) with home \(layout.home)")
         }
+        phases.mark("user")
         try Files.makeDirectory(layout.root, mode: 0o755)
         try await ExternalTool.check("/bin/cp", ["-a", rootfs + "/imageroot/.", layout.root + "/"])
+        phases.mark("files")
         try Files.makeDirectory(layout.state, mode: 0o700)
 
         // Credentials: kept when a re-run finds them, so the ACL hash stays right.
@@ -96,9 +95,12 @@ public struct NodeModules: Sendable {
         } catch {
             throw .system("module key pair: \(error)")
         }
+        phases.mark("keys")
         if !rootfull { try await host.chown(layout.home, to: id) }
         if !rootfull { try await host.setLinger(id, enabled: true) }
         try await host.enableAgent(layout)
+        phases.mark("unit")
+        log("add-module \(id) phases (ms): \(phases.summary)")
 
         let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
         return .object([("module_id", .string(id)), ("redis_sha256", .string(RandomSecret.sha256Hex(password))),
@@ -121,11 +123,8 @@ public struct NodeModules: Sendable {
         _ = try? await ExternalTool.run("/bin/rm", ["-rf", work])
         try Files.makeDirectory(work, mode: 0o700)
         defer { Task { _ = try? await ExternalTool.run("/bin/rm", ["-rf", work]) } }
-        let rootfs: String
-        do { rootfs = try await images.unpack(image, work: work) } catch {
-            throw .invalid(parameter: "image_url", "cannot pull \(image): \(error)")
-        }
-        guard Files.exists(rootfs + "/imageroot") else { throw .invalid(parameter: "image_url", "\(image) has no imageroot/") }
+        var phases = PhaseClock()
+        let rootfs = try await pullAndExtract(image, work: work, phases: &phases)
         // Staged beside the live tree (same file system, so each swap is a rename).
         let staged = layout.root + "/.update-new", old = layout.root + "/.update-old"
         for dir in [staged, old] { _ = try? await ExternalTool.run("/bin/rm", ["-rf", dir]) }
@@ -146,6 +145,21 @@ public struct NodeModules: Sendable {
         try await host.enableAgent(layout)
         let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
         return .object([("module_id", .string(id)), ("image_url", .string(image.description)), ("actions", .array(actions.map { .string($0) }))])
+    }
+
+    /// Pull then unpack; an image that cannot be had is bad input (nothing was created yet).
+    private func pullAndExtract(_ image: ImageReference, work: String, phases: inout PhaseClock) async throws(LifecycleError) -> String {
+        do { try await images.pull(image, work: work) } catch {
+            throw .invalid(parameter: "image_url", "cannot pull \(image): \(error)")
+        }
+        phases.mark("pull")
+        let rootfs: String
+        do { rootfs = try await images.extract(work: work) } catch {
+            throw .invalid(parameter: "image_url", "cannot unpack \(image): \(error)")
+        }
+        guard Files.exists(rootfs + "/imageroot") else { throw .invalid(parameter: "image_url", "\(image) has no imageroot/") }
+        phases.mark("extract")
+        return rootfs
     }
 
     /// `remove-module {"module_id", "preserve_data"}`: stops the agent,
@@ -181,4 +195,22 @@ public struct NodeModules: Sendable {
         }
         return .object([("module_id", .string(id)), ("preserved", .array(removed))])
     }
+}
+
+/// Milliseconds spent in each named phase of a step (for the log and the benchmark).
+struct PhaseClock {
+    private var last = ContinuousClock.now
+    private var phases: [(String, Int)] = []
+
+    mutating func mark(_ name: String) {
+        let now = ContinuousClock.now
+        phases.append((name, (now - last).wholeMilliseconds))
+        last = now
+    }
+
+    var summary: String { phases.map { "\($0.0) \($0.1)" }.joined(separator: ", ") }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
 }
