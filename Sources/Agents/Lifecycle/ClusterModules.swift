@@ -147,7 +147,7 @@ public struct ClusterModules: Sendable {
         let deadline = ContinuousClock.now + agentStartTimeout
         while ContinuousClock.now < deadline {
             if (try? await tasks.isListening(agentID, maxIdle: 8)) == true { return }
-            try? await Task.sleep(for: .milliseconds(200))
+            try? await Task.sleep(for: .milliseconds(25))
         }
         throw .system("the agent \(agentID) did not start within \(agentStartTimeout) (is its unit running? see journalctl --user -M ID@)")
     }

@@ -117,6 +117,11 @@ struct ModuleLifecycleTests {
             #expect(badNode.output.contains("no agent node/7 is listening"), "\(badNode.output)")
             let noImage = try await h.task("cluster", "add-module", #"{"node": 1}"#)
             #expect(noImage.status == 10, "\(noImage.output)")
+            try await h.pushImage("nstest", tag: "badlabel", files: imageFiles, labels: ["org.nethserver.rootfull": "maybe"])
+            let badLabel = try await h.task("cluster", "add-module", #"{"image": "\#(h.registry)/nstest:badlabel", "node": 1}"#)
+            #expect(badLabel.status == 10, "\(badLabel.output)")
+            #expect(badLabel.output.contains("org.nethserver.rootfull must be 0 or 1, not 'maybe'"), "\(badLabel.output)")
+            #expect(try await h.admin.get("cluster/module_sequence/nstest") == nil, "nothing allocated for refused requests")
 
             // Two at once: distinct ids from cluster/module_sequence/nstest.
             async let a = h.task("cluster", "add-module", #"{"image": "\#(h.registry)/nstest:1.0", "node": 1}"#)
