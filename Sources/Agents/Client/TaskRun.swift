@@ -47,8 +47,9 @@ public struct TaskRun: Sendable {
                 return 0
             }
             let subscription = try await client.progress(agentID: agentID, taskID: id)
+            // Ctrl-C is trapped before the task is queued: once queued, it may start at once.
+            let interrupts = cancelOnInterrupt(id, client, signals: await UnixSignalsSequence(trapping: .sigint))
             try await client.submit(agentID: agentID, action: action, data: data, user: user, id: id)
-            let interrupts = cancelOnInterrupt(id, client)
             let display = ProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
             let started = ContinuousClock.now
             let record = try await TaskFollower(client: client, agentID: agentID, taskID: id).wait(on: subscription) { p in
@@ -69,10 +70,10 @@ public struct TaskRun: Sendable {
     }
 
     /// Ctrl-C: push `cancel-task` for the task and keep waiting; a second Ctrl-C leaves (130).
-    private func cancelOnInterrupt(_ id: String, _ client: TaskClient) -> Task<Void, Never> {
+    private func cancelOnInterrupt(_ id: String, _ client: TaskClient, signals: UnixSignalsSequence) -> Task<Void, Never> {
         Task {
             var count = 0
-            for await _ in await UnixSignalsSequence(trapping: .sigint) {
+            for await _ in signals {
                 count += 1
                 if count > 1 { exit(130) }
                 StandardError.write("\nnscore task: cancelling \(id)…\n")

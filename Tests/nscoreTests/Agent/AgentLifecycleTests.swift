@@ -62,7 +62,8 @@ struct AgentLifecycleTests {
             #expect(r.exitCode == 12)
             #expect(r.error.contains("stopped"))
             #expect(h.progress(id).last == #"{"status":"aborted","progress":0}"#)
-            #expect(await waitFor { (try? String(contentsOfFile: h.root + "/got", encoding: .utf8)) == "term\n" }, "\(h.log)")
+            // "term" once, or twice when TERM caught the shell between fork and exec (the forked child runs the trap too).
+            #expect(await waitFor { (try? String(contentsOfFile: h.root + "/got", encoding: .utf8))?.hasPrefix("term\n") == true }, "\(h.log)")
             #expect(!h.log.contains("Handler of cluster/event/hang exited"))
         }
     }
