@@ -55,56 +55,54 @@ public struct NodeModules: Sendable {
         let layout = ModuleLayout(id: id, rootfull: rootfull, homeBase: homeBase, rootfullBase: rootfullBase)
 
         // Pull first: an unknown image or an unreachable registry creates nothing.
-        let work = "\(workDirectory)/add-\(id)"
-        _ = try? await ExternalTool.run("/bin/rm", ["-rf", work])
-        try Files.makeDirectory(work, mode: 0o700)
-        defer { Task { _ = try? await ExternalTool.run("/bin/rm", ["-rf", work]) } }
-        var phases = PhaseClock()
-        let rootfs = try await pullAndExtract(image, work: work, phases: &phases)
+        return try await withWorkDirectory("add-\(id)") { work throws(LifecycleError) in
+            var phases = PhaseClock()
+            let rootfs = try await pullAndExtract(image, work: work, phases: &phases)
 
-        if rootfull {
-            try Files.makeDirectory(layout.home, mode: 0o700)
-        } else if try await !host.userExists(id) {
-            try await host.createUser(id, home: layout.home)
-            log("created user \(id) with home \(layout.home)")
-        }
-        phases.mark("user")
-        try Files.makeDirectory(layout.root, mode: 0o755)
-        try await ExternalTool.check("/bin/cp", ["-a", rootfs + "/imageroot/.", layout.root + "/"])
-        phases.mark("files")
-        try Files.makeDirectory(layout.state, mode: 0o700)
-
-        // Credentials: kept when a re-run finds them, so the ACL hash stays right.
-        let env = Files.exists(layout.agentEnv) ? (try? EnvironmentFile.load(path: layout.agentEnv)) ?? [:] : [:]
-        let password = env["REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } ?? RandomSecret.hex()
-        let nodeID = environment["AGENT_ID"].map { $0.hasPrefix("node/") ? String($0.dropFirst(5)) : $0 } ?? environment["NODE_ID"] ?? "1"
-        let leader = environment["REDIS_ADDRESS"] ?? "127.0.0.1:6379"
-        let lines: [(String, String)] = [("AGENT_ID", "module/\(id)"), ("REDIS_USER", "module/\(id)"), ("REDIS_PASSWORD", password),
-                                          ("REDIS_ADDRESS", leader), ("REDIS_REPLICA_ADDRESS", environment["REDIS_REPLICA_ADDRESS"] ?? leader),
-                                          ("NODE_ID", nodeID), ("MODULE_ID", id), ("IMAGE_URL", image.description)] + extra
-        try Files.write(layout.agentEnv, Array(lines.map { "\($0.0)=\($0.1)\n" }.joined().utf8), mode: 0o600)
-
-        let keys: KeyPair
-        do {
-            if Files.exists(layout.secretKey) {
-                keys = try KeyPair.load(secretKeyFile: layout.secretKey)
-            } else {
-                keys = try KeyPair.generate()
-                try keys.save(secretKeyFile: layout.secretKey)
+            if rootfull {
+                try Files.makeDirectory(layout.home, mode: 0o700)
+            } else if try await !host.userExists(id) {
+                try await host.createUser(id, home: layout.home)
+                log("created user \(id) with home \(layout.home)")
             }
-        } catch {
-            throw .system("module key pair: \(error)")
-        }
-        phases.mark("keys")
-        if !rootfull { try await host.chown(layout.home, to: id) }
-        if !rootfull { try await host.setLinger(id, enabled: true) }
-        try await host.enableAgent(layout)
-        phases.mark("unit")
-        log("add-module \(id) phases (ms): \(phases.summary)")
+            phases.mark("user")
+            try Files.makeDirectory(layout.root, mode: 0o755)
+            try await ExternalTool.check("/bin/cp", ["-a", rootfs + "/imageroot/.", layout.root + "/"])
+            phases.mark("files")
+            try Files.makeDirectory(layout.state, mode: 0o700)
 
-        let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
-        return .object([("module_id", .string(id)), ("redis_sha256", .string(RandomSecret.sha256Hex(password))),
-                        ("public_key", .string(keys.publicKeyBase64)), ("actions", .array(actions.map { .string($0) }))])
+            // Credentials: kept when a re-run finds them, so the ACL hash stays right.
+            let env = Files.exists(layout.agentEnv) ? (try? EnvironmentFile.load(path: layout.agentEnv)) ?? [:] : [:]
+            let password = env["REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } ?? RandomSecret.hex()
+            let nodeID = environment["AGENT_ID"].map { $0.hasPrefix("node/") ? String($0.dropFirst(5)) : $0 } ?? environment["NODE_ID"] ?? "1"
+            let leader = environment["REDIS_ADDRESS"] ?? "127.0.0.1:6379"
+            let lines: [(String, String)] = [("AGENT_ID", "module/\(id)"), ("REDIS_USER", "module/\(id)"), ("REDIS_PASSWORD", password),
+                                              ("REDIS_ADDRESS", leader), ("REDIS_REPLICA_ADDRESS", environment["REDIS_REPLICA_ADDRESS"] ?? leader),
+                                              ("NODE_ID", nodeID), ("MODULE_ID", id), ("IMAGE_URL", image.description)] + extra
+            try Files.write(layout.agentEnv, Array(lines.map { "\($0.0)=\($0.1)\n" }.joined().utf8), mode: 0o600)
+
+            let keys: KeyPair
+            do {
+                if Files.exists(layout.secretKey) {
+                    keys = try KeyPair.load(secretKeyFile: layout.secretKey)
+                } else {
+                    keys = try KeyPair.generate()
+                    try keys.save(secretKeyFile: layout.secretKey)
+                }
+            } catch {
+                throw .system("module key pair: \(error)")
+            }
+            phases.mark("keys")
+            if !rootfull { try await host.chown(layout.home, to: id) }
+            if !rootfull { try await host.setLinger(id, enabled: true) }
+            try await host.enableAgent(layout)
+            phases.mark("unit")
+            log("add-module \(id) phases (ms): \(phases.summary)")
+
+            let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
+            return .object([("module_id", .string(id)), ("redis_sha256", .string(RandomSecret.sha256Hex(password))),
+                            ("public_key", .string(keys.publicKeyBase64)), ("actions", .array(actions.map { .string($0) }))])
+        }
     }
 
     /// `update-module {"module_id", "image_url"}`: the new image's tree replaces the
@@ -119,32 +117,41 @@ public struct NodeModules: Sendable {
         let layout = ModuleLayout(id: id, rootfull: rootfull, homeBase: homeBase, rootfullBase: rootfullBase)
         guard Files.exists(layout.agentEnv) else { throw .invalid(parameter: "module_id", "module \(id) is not installed on this node") }
 
-        let work = "\(workDirectory)/update-\(id)"
+        return try await withWorkDirectory("update-\(id)") { work throws(LifecycleError) in
+            var phases = PhaseClock()
+            let rootfs = try await pullAndExtract(image, work: work, phases: &phases)
+            // Staged beside the live tree (same file system, so each swap is a rename).
+            let staged = layout.root + "/.update-new", old = layout.root + "/.update-old"
+            for dir in [staged, old] { _ = try? await ExternalTool.run("/bin/rm", ["-rf", dir]) }
+            try Files.makeDirectory(old, mode: 0o700)
+            try await ExternalTool.check("/bin/cp", ["-a", rootfs + "/imageroot", staged])
+            for entry in FileSystem.list(staged) ?? [] where entry.name != "state" {
+                let live = layout.root + "/" + entry.name
+                if Files.exists(live) { try Files.rename(live, old + "/" + entry.name) }
+                try Files.rename(staged + "/" + entry.name, live)
+            }
+            _ = try? await ExternalTool.run("/bin/rm", ["-rf", staged, old])
+            var env = (try? EnvironmentFile.load(path: layout.agentEnv)) ?? [:]
+            env["IMAGE_URL"] = image.description
+            let order = ["AGENT_ID", "REDIS_USER", "REDIS_PASSWORD", "REDIS_ADDRESS", "REDIS_REPLICA_ADDRESS", "NODE_ID", "MODULE_ID", "IMAGE_URL"]
+            let text = (order.compactMap { k in env[k].map { "\(k)=\($0)\n" } } + env.keys.sorted().filter { !order.contains($0) }.map { "\($0)=\(env[$0]!)\n" }).joined()
+            try Files.write(layout.agentEnv, Array(text.utf8), mode: 0o600)
+            if !rootfull { try await host.chown(layout.home, to: id) }
+            try await host.enableAgent(layout)
+            let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
+            return .object([("module_id", .string(id)), ("image_url", .string(image.description)), ("actions", .array(actions.map { .string($0) }))])
+        }
+    }
+
+    /// Runs `body` with a fresh private directory under the work directory, removed afterwards (also on failure).
+    private func withWorkDirectory<T>(_ name: String, _ body: (String) async throws(LifecycleError) -> T) async throws(LifecycleError) -> T {
+        let work = "\(workDirectory)/\(name)"
         _ = try? await ExternalTool.run("/bin/rm", ["-rf", work])
         try Files.makeDirectory(work, mode: 0o700)
-        defer { Task { _ = try? await ExternalTool.run("/bin/rm", ["-rf", work]) } }
-        var phases = PhaseClock()
-        let rootfs = try await pullAndExtract(image, work: work, phases: &phases)
-        // Staged beside the live tree (same file system, so each swap is a rename).
-        let staged = layout.root + "/.update-new", old = layout.root + "/.update-old"
-        for dir in [staged, old] { _ = try? await ExternalTool.run("/bin/rm", ["-rf", dir]) }
-        try Files.makeDirectory(old, mode: 0o700)
-        try await ExternalTool.check("/bin/cp", ["-a", rootfs + "/imageroot", staged])
-        for entry in FileSystem.list(staged) ?? [] where entry.name != "state" {
-            let live = layout.root + "/" + entry.name
-            if Files.exists(live) { try Files.rename(live, old + "/" + entry.name) }
-            try Files.rename(staged + "/" + entry.name, live)
-        }
-        _ = try? await ExternalTool.run("/bin/rm", ["-rf", staged, old])
-        var env = (try? EnvironmentFile.load(path: layout.agentEnv)) ?? [:]
-        env["IMAGE_URL"] = image.description
-        let order = ["AGENT_ID", "REDIS_USER", "REDIS_PASSWORD", "REDIS_ADDRESS", "REDIS_REPLICA_ADDRESS", "NODE_ID", "MODULE_ID", "IMAGE_URL"]
-        let text = (order.compactMap { k in env[k].map { "\(k)=\($0)\n" } } + env.keys.sorted().filter { !order.contains($0) }.map { "\($0)=\(env[$0]!)\n" }).joined()
-        try Files.write(layout.agentEnv, Array(text.utf8), mode: 0o600)
-        if !rootfull { try await host.chown(layout.home, to: id) }
-        try await host.enableAgent(layout)
-        let actions = (FileSystem.list(layout.actions) ?? []).filter(\.isDirectory).map(\.name).sorted()
-        return .object([("module_id", .string(id)), ("image_url", .string(image.description)), ("actions", .array(actions.map { .string($0) }))])
+        let result: Result<T, LifecycleError>
+        do { result = .success(try await body(work)) } catch { result = .failure(error) }
+        _ = try? await ExternalTool.run("/bin/rm", ["-rf", work])
+        return try result.get()
     }
 
     /// Pull then unpack; an image that cannot be had is bad input (nothing was created yet).

@@ -37,6 +37,8 @@ struct ModuleLifecycleTests {
             #expect(added.output.contains(#""module_id" : "nstest1""#) || added.output.contains(#""module_id": "nstest1""#), "\(added.output)")
             #expect(added.output.contains("@sha256:"), "image_url is pinned by digest: \(added.output)")
 
+            // The pulled and unpacked image is gone once the step ended.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: h.root + "/work") == ["skopeo-policy.json"])
             // The Unix user, its home and the image's tree.
             let passwd = try await h.sh("getent passwd nstest1")
             #expect(passwd.contains(":/home/nstest1:"))
