@@ -65,7 +65,7 @@ LAYER_MB=$(du -sm "$WORK/registry" | cut -f1)
 
 start_agent() {  # AGENT_ID STATE_NAME PASSWORD ACTIONS_SUBDIR
   mkdir -p "$WORK/$2-state"
-  (cd "$WORK/$2-state" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_USER="$1" \
+  (cd "$WORK/$2-state" && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_USER="$1" \
     REDIS_PASSWORD="$3" AGENT_POLLING_INTERVAL=1s NSCORE="$BIN" NSCORE_SHARE_DIR="$SHARE" NSCORE_WORK_DIR="$WORK/work" \
     LOG_LEVEL=info "$BIN" agent --agentid="$1" --actionsdir="$SHARE/actions/$4" --eventsdir="$WORK/$2-state/events" \
     >"$WORK/$2.log" 2>&1) &
