@@ -42,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // System-library shims (pkg-config names: libsystemd, libsodium, ldap).
@@ -142,6 +144,22 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Edge: TLS termination (certificate store, SNI), later HTTP routing and ACME.
+        .target(
+            name: "Edge",
+            dependencies: [
+                "Net", "RESP", "Secrets", "JSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // libsodium sealed boxes: module secrets, the edge's private keys.
         .target(name: "Secrets", dependencies: ["CSodium"], swiftSettings: strict),
 
@@ -224,6 +242,11 @@ let package = Package(
             name: "JSONSchemaTests",
             dependencies: ["JSONSchema", "JSON"],
             exclude: ["Suite"]
+        ),
+        .testTarget(
+            name: "EdgeTests",
+            dependencies: ["Edge", "Secrets", "RESP", "NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .testTarget(
             name: "SecretsTests",
