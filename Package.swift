@@ -245,7 +245,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeTests",
-            dependencies: ["Edge", "Secrets", "RESP", "NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["Edge", "Secrets", "RESP", "Net", "NetTestSupport", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .testTarget(
