@@ -1,0 +1,36 @@
+public import Logging
+public import Net
+public import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The edge's HTTP and HTTPS listeners on Net: NIO's HTTP/1.1 server pipeline
+/// (keep-alive, pipelining in order, 400 on malformed requests — conflicting
+/// Content-Length/Transfer-Encoding included) in front of ``ProxyHandler``.
+public enum EdgeListeners {
+    /// Plain HTTP (`--http`): routes, `http2https` redirects.
+    public static func startHTTP(_ address: ListenAddress, settings: ProxySettings, group: any EventLoopGroup,
+                                 logger: Logger) async throws(ListenerError) -> Listener {
+        try await Listener.start(ListenerConfiguration(name: "edge-http", address: address, idleTimeout: .seconds(120)),
+                                 group: group, logger: logger) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try channel.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
+            }
+        }
+    }
+
+    /// HTTPS (`--https`): TLS from `store` (SNI per handshake), then as HTTP.
+    public static func startHTTPS(_ address: ListenAddress, store: CertificateStore, settings: ProxySettings,
+                                  group: any EventLoopGroup, logger: Logger) async throws -> Listener {
+        let context = try NIOSSLContext(configuration: try store.serverConfiguration())
+        return try await Listener.start(ListenerConfiguration(name: "edge-https", address: address, idleTimeout: .seconds(120)),
+                                        group: group, logger: logger) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try channel.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+public import Logging
+public import NIOConcurrencyHelpers
+public import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// What a proxy connection needs to know (shared by every connection of a listener).
+public struct ProxySettings: Sendable {
+    /// The routes; swapped whole on reload.
+    public let routes: NIOLockedValueBox<RouteTable>
+    /// True on the HTTPS listener (X-Forwarded-Proto, http2https).
+    public var tls: Bool
+    public var connectTimeout: TimeAmount = .seconds(5)
+    /// No response head from the backend within this: 504.
+    public var responseTimeout: TimeAmount = .seconds(60)
+    public var logger: Logger
+
+    public init(routes: NIOLockedValueBox<RouteTable>, tls: Bool, logger: Logger) {
+        self.routes = routes
+        self.tls = tls
+        self.logger = logger
+    }
+}
+
+/// One client connection of the edge (after NIO's HTTP/1.1 server pipeline,
+/// which serialises pipelined requests): routes each request, streams it to a
+/// new backend connection and the response back, both ways with backpressure.
+final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its channel's loop only
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        /// The backend is being connected; request parts wait here.
+        case connecting([HTTPClientRequestPart])
+        case forwarding(any Channel)
+        /// An edge-made response was sent; the rest of the request is discarded.
+        case discarding
+    }
+
+    private let settings: ProxySettings
+    private var context: ChannelHandlerContext?
+    private var state = State.idle
+    private var keepAlive = true
+    private var requestVersion = HTTPVersion.http1_1
+    private var responseStarted = false
+    private var responseTimer: Scheduled<Void>?
+
+    init(settings: ProxySettings) { self.settings = settings }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch part {
+        case .head(let head): start(head, context)
+        case .body(let body): forward(.body(.byteBuffer(body)))
+        case .end(let trailers): forward(.end(trailers))
+        }
+    }
+
+    private func forward(_ part: HTTPClientRequestPart) {
+        switch state {
+        case .connecting(var parts):
+            parts.append(part)
+            state = .connecting(parts)
+        case .forwarding(let backend):
+            backend.write(part, promise: nil)
+            if case .end = part { backend.flush() }
+        case .idle, .discarding:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .forwarding(let backend) = state { backend.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    private func start(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        keepAlive = head.isKeepAlive
+        requestVersion = head.version
+        responseStarted = false
+        let host = head.headers["host"].first ?? ""
+        guard !host.isEmpty else { return respond(.badRequest, "The request has no Host header.") }
+        guard let route = settings.routes.withLockedValue({ $0 }).match(host: host, path: head.uri) else {
+            return respond(.notFound, "No route for this host and path.")
+        }
+        let client = context.channel.remoteAddress?.ipAddress ?? ""
+        if !route.ipAllowlist.isEmpty, !route.ipAllowlist.contains(where: { $0.contains(client) }) {
+            return respond(.forbidden, "Your address may not use this route.")
+        }
+        if route.http2https, !settings.tls {
+            let location = "https://\(RouteTable.hostWithoutPort(host))\(head.uri)"
+            return respond(.permanentRedirect, "Moved to <a href=\"\(location)\">HTTPS</a>.", extra: [("location", location)])
+        }
+        var headers = head.headers
+        for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"] { headers.remove(name: name) }
+        let forwardedFor = (head.headers["x-forwarded-for"].first.map { $0 + ", " } ?? "") + client
+        headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor)
+        headers.replaceOrAdd(name: "x-forwarded-proto", value: settings.tls ? "https" : "http")
+        headers.replaceOrAdd(name: "x-forwarded-host", value: host)
+        headers.replaceOrAdd(name: "connection", value: "close")
+        let backendHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: route.backendPath(for: head.uri), headers: headers)
+        state = .connecting([.head(backendHead)])
+        connect(route, context)
+    }
+
+    private func connect(_ route: Route, _ context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let backend = route.backend
+        let handler = BackendHandler(proxy: self)
+        let skipVerify = route.skipCertVerify
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        ClientBootstrap(group: loop)
+            .connectTimeout(settings.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if backend.tls {
+                        var tls = TLSConfiguration.makeClientConfiguration()
+                        if skipVerify { tls.certificateVerification = .none }
+                        let ssl = try NIOSSLContext(configuration: tls)
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: skipVerify ? nil : backend.host))
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: backend.host, port: backend.port)
+            .hop(to: loop)
+            .whenComplete { [self] result in
+                guard let context = self.context else {
+                    if case .success(let c) = result { c.close(promise: nil) }
+                    return
+                }
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                switch result {
+                case .success(let channel):
+                    guard case .connecting(let parts) = state else { channel.close(promise: nil); return }
+                    for part in parts { channel.write(part, promise: nil) }
+                    channel.flush()
+                    state = .forwarding(channel)
+                    let timeout = settings.responseTimeout
+                    responseTimer = loop.scheduleTask(in: timeout) { [self] in
+                        guard !responseStarted, case .forwarding(let c) = state, c === channel else { return }
+                        settings.logger.warning("backend timed out", metadata: ["backend": "\(backend.host):\(backend.port)", "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
+                        state = .discarding
+                        channel.close(promise: nil)
+                        respond(.gatewayTimeout, "The application did not answer in time.")
+                    }
+                case .failure(let error):
+                    settings.logger.warning("backend unreachable", metadata: ["backend": "\(backend.host):\(backend.port)", "error": "\(error)"])
+                    respond(.badGateway, "The application is not reachable.")
+                }
+            }
+    }
+
+    /// An edge-made response; the request's remaining parts are dropped.
+    private func respond(_ status: HTTPResponseStatus, _ detail: String, extra: [(String, String)] = []) {
+        guard let context else { return }
+        state = .discarding
+        let body = ErrorPage.body(status, detail)
+        context.write(wrapOutboundOut(.head(ErrorPage.head(status, version: requestVersion, bodyLength: body.readableBytes,
+                                                            keepAlive: keepAlive, extra: extra))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        finishResponse(context)
+    }
+
+    private func finishResponse(_ context: ChannelHandlerContext) {
+        let keepAlive = self.keepAlive
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { context.close(promise: nil) }
+        }
+        responseTimer?.cancel()
+        responseTimer = nil
+        // The state stays .discarding: parts still arriving for this request are dropped; the next head starts afresh.
+    }
+
+    // MARK: from the backend
+
+    func backendRead(_ part: HTTPClientResponsePart) {
+        guard let context, case .forwarding = state else { return }
+        switch part {
+        case .head(var head):
+            responseStarted = true
+            responseTimer?.cancel()
+            for name in ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"] { head.headers.remove(name: name) }
+            if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            head.version = requestVersion
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        case .body(let body):
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        case .end(let trailers):
+            // Idle first: closing the backend reports its inactivity synchronously (backendClosed).
+            let finished = state
+            state = .idle
+            if case .forwarding(let backend) = finished { backend.close(promise: nil) }
+            let keepAlive = self.keepAlive
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in
+                if !keepAlive { context.close(promise: nil) }
+            }
+        }
+    }
+
+    func backendReadComplete() { context?.flush() }
+
+    func backendWritabilityChanged(_ writable: Bool) {
+        // The backend cannot take more request body: stop reading the client.
+        context?.channel.setOption(ChannelOptions.autoRead, value: writable).whenComplete { _ in }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The client cannot take more response: stop reading the backend.
+        if case .forwarding(let backend) = state {
+            backend.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func backendClosed(_ channel: any Channel) {
+        guard case .forwarding(let current) = state, current === channel else { return }
+        state = .discarding
+        if responseStarted {
+            context?.close(promise: nil)  // the response was cut: the client must not take it as whole
+        } else {
+            respond(.badGateway, "The application closed the connection without answering.")
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        settings.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .forwarding(let backend) = state { backend.close(promise: nil) }
+        state = .idle
+        responseTimer?.cancel()
+        context.fireChannelInactive()
+    }
+}

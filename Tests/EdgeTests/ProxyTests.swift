@@ -1,0 +1,145 @@
+import Edge
+import Foundation
+import Logging
+import Net
+import NetTestSupport
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+/// A real HTTP/1.1 backend: `/slow` never answers; `/big?n=N` streams N bytes;
+/// anything else answers with the request line, headers and the body's byte count.
+private final class Backend: @unchecked Sendable {
+    let channel: any Channel
+    var port: Int { channel.localAddress!.port! }
+
+    init() async throws {
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try child.pipeline.syncOperations.addHandler(Handler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func close() async { try? await channel.close() }
+
+    final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        var head: HTTPRequestHead?
+        var bytes = 0
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let h): head = h; bytes = 0
+            case .body(let b): bytes += b.readableBytes
+            case .end:
+                guard let head else { return }
+                if head.uri == "/slow" { return }
+                if head.uri.hasPrefix("/big?n="), let n = Int(head.uri.dropFirst(7)) {
+                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "\(n)"]))), promise: nil)
+                    var left = n
+                    let chunk = ByteBuffer(repeating: 0x61, count: 65536)
+                    while left > 0 {
+                        context.write(wrapOutboundOut(.body(.byteBuffer(chunk.getSlice(at: 0, length: min(left, 65536))!))), promise: nil)
+                        left -= 65536
+                    }
+                    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                    return
+                }
+                let text = "\(head.method) \(head.uri)\n" + head.headers.map { "\($0.name.lowercased()): \($0.value)" }.joined(separator: "\n") + "\nbody-bytes: \(bytes)\n"
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-type": "text/plain"]))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        }
+    }
+}
+
+private func curl(_ args: [String]) async throws -> (status: Int32, output: String) {
+    try await runCommandOffPool("/usr/bin/curl", ["-sS", "--max-time", "10"] + args)
+}
+
+@Suite("Edge: HTTP routing to real backends (curl)", .timeLimit(.minutes(2)))
+struct ProxyTests {
+    private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60),
+                          _ body: (Int, Backend) async throws -> Void) async throws {
+        let backend = try await Backend()
+        let table = NIOLockedValueBox(RouteTable(try routes.map { r in
+            try Route(fields: r.mapValues { $0.replacingOccurrences(of: "BACKEND", with: "127.0.0.1:\(backend.port)") })
+        }))
+        var settings = ProxySettings(routes: table, tls: false, logger: Logger(label: "test.edge"))
+        settings.responseTimeout = responseTimeout
+        let listener = try await EdgeListeners.startHTTP(.bind(try Endpoint(parsing: "127.0.0.1:0")), settings: settings,
+                                                         group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.edge"))
+        let port = listener.localAddress!.port!
+        do { try await body(port, backend) } catch { await listener.drain(deadline: .milliseconds(200)); await backend.close(); throw error }
+        await listener.drain(deadline: .milliseconds(200))
+        await backend.close()
+    }
+
+    @Test("routes by host and path, strips the prefix, adds X-Forwarded-*; 404 without a route; 308 for http2https; keep-alive")
+    func routing() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "host": "app.test", "path": "/app", "strip_prefix": "true"],
+                            ["instance": "secure", "url": "http://BACKEND", "host": "secure.test", "http2https": "true"]]) { port, _ in
+            let r = try await curl(["-H", "Host: app.test", "http://127.0.0.1:\(port)/app/inbox?x=1"])
+            #expect(r.output.hasPrefix("GET /inbox?x=1\n"), "\(r.output)")
+            #expect(r.output.contains("x-forwarded-for: 127.0.0.1"))
+            #expect(r.output.contains("x-forwarded-proto: http"))
+            #expect(r.output.contains("x-forwarded-host: app.test"))
+            #expect(r.output.contains("host: app.test"))
+            let missing = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: nothing.test", "http://127.0.0.1:\(port)/"])
+            #expect(missing.output == "404")
+            let redirect = try await curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Host: secure.test", "http://127.0.0.1:\(port)/a?b=c"])
+            #expect(redirect.output == "308 https://secure.test/a?b=c")
+            // Two requests on one connection.
+            let both = try await runCommandOffPool("/usr/bin/curl", ["-sv", "-H", "Host: app.test", "http://127.0.0.1:\(port)/app/1", "-H", "Host: app.test", "http://127.0.0.1:\(port)/app/2"])
+            #expect(both.output.contains("GET /1\n") && both.output.contains("GET /2\n"), "\(both.output)")
+            #expect(both.output.contains("Re-using existing connection") || both.output.contains("Reusing existing connection"), "keep-alive")
+        }
+    }
+
+    @Test("backend down is 502, a backend that does not answer is 504")
+    func failures() async throws {
+        let closed = freePort()
+        try await withEdge([["instance": "down", "url": "http://127.0.0.1:\(closed)", "host": "down.test"],
+                            ["instance": "slow", "url": "http://BACKEND", "host": "slow.test"]], responseTimeout: .milliseconds(500)) { port, _ in
+            let down = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: down.test", "http://127.0.0.1:\(port)/"])
+            #expect(down.output == "502")
+            let slow = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: slow.test", "http://127.0.0.1:\(port)/slow"])
+            #expect(slow.output == "504")
+        }
+    }
+
+    @Test("bodies stream both ways (64 MiB each), memory stays flat; conflicting Content-Length/Transfer-Encoding and CR/LF in the request line are 400")
+    func streamingAndBadRequests() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]]) { port, _ in
+            let dir = try makeTempDirectory(prefix: "nscore-edge")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            _ = try await runCommandOffPool("/bin/sh", ["-c", "head -c 67108864 /dev/zero > \(dir)/up"])
+            let rssBefore = residentKB()
+            let up = try await curl(["--data-binary", "@\(dir)/up", "-H", "Host: any.test", "http://127.0.0.1:\(port)/upload"])
+            #expect(up.output.contains("body-bytes: 67108864"), "\(up.output.suffix(200))")
+            let down = try await curl(["-o", "/dev/null", "-w", "%{size_download}", "-H", "Host: any.test", "http://127.0.0.1:\(port)/big?n=67108864"])
+            #expect(down.output == "67108864")
+            #expect(residentKB() - rssBefore < 48 * 1024, "streamed, not buffered: RSS grew \(residentKB() - rssBefore) KiB")
+
+            let smuggle = try rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                                          until: { $0.contains("\r\n\r\n") })
+            #expect(smuggle.hasPrefix("HTTP/1.1 400"), "\(smuggle)")
+            let injected = try rawExchange(port: port, send: "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", until: { $0.contains("\r\n\r\n") })
+            #expect(injected.hasPrefix("HTTP/1.1 400"), "\(injected)")
+        }
+    }
+}
+
+/// This process's resident memory in KiB.
+private func residentKB() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    return status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+}
