@@ -20,8 +20,7 @@ public final class LDAPProxyService: Service, Sendable {
     private let redis: RedisRoutingClient?
     private let store: PortMapStore
     private let statusSocket: String?
-    private let reloads: AsyncStream<String>
-    private let reloadRequests: AsyncStream<String>.Continuation
+    private let reloads: ReloadQueue
     private let publishing = Mutex(Publishing())
     /// True after the first successful load.
     private let loadedOnce = Atomic<Bool>(false)
@@ -55,12 +54,12 @@ public final class LDAPProxyService: Service, Sendable {
             redis = nil
             store = PortMapStore(redis: nil, proxyID: nil, nodeID: configuration.nodeID, stateFile: configuration.stateFile, logger: logger)
         }
-        (reloads, reloadRequests) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+        reloads = ReloadQueue(label: "user domains", logger: logger)
     }
 
     /// Asks for a reload of the domains (SIGHUP, an event); reloads in a row are coalesced.
     public func reload(reason: String) {
-        reloadRequests.yield(reason)
+        reloads.request(reason)
     }
 
     /// Binds the default port (it answers `unavailable` until a domain is
@@ -118,52 +117,15 @@ public final class LDAPProxyService: Service, Sendable {
 
     /// Reload requests, one at a time; a failed one is retried with backoff.
     private func reloadLoop() async {
-        var failures = 0
-        let backoff = RedisBackoff(initial: .milliseconds(200), maximum: .seconds(5))
-        for await reason in reloads {
-            do {
-                try await reloadNow()
-                loadedOnce.store(true, ordering: .releasing)
-                if failures > 0 { logger.notice("user domains loaded after \(failures) failed attempt(s)") }
-                failures = 0
-                logger.debug("reloaded", metadata: ["reason": "\(reason)"])
-            } catch {
-                failures += 1
-                if failures == 1 || failures % 10 == 0 {
-                    logger.error(loadedOnce.load(ordering: .relaxed) ? "reload (\(reason)) failed: \(error); retrying; the domains loaded before are still served"
-                                                                     : "cannot load the user domains yet: \(error); retrying")
-                }
-                try? await Task.sleep(for: .nanoseconds(backoff.delay(afterFailures: failures).nanoseconds))
-                reload(reason: "retry")
-            }
-        }
+        await reloads.run({ try await self.reloadNow() }, loaded: { self.loadedOnce.store(true, ordering: .releasing) })
     }
 
     /// The three configuration events (REDIS-LAYOUT.md) on the replica; a
     /// restored subscription reloads too (events may have been missed).
     private func followEvents() async {
         guard let redis else { return }
-        let patterns = ["cluster/event/ldap-provider-changed", "cluster/event/user-domain-changed", "module/*/event/service-ldap-changed"]
-        var failures = 0
-        let backoff = RedisBackoff(initial: .milliseconds(200), maximum: .seconds(5))
-        while !Task.isCancelled {
-            do {
-                let events = try await redis.subscribe(patterns: patterns)
-                if failures > 0 { reload(reason: "subscribed again") }
-                failures = 0
-                for await event in events {
-                    switch event {
-                    case .message(let channel, _, _): reload(reason: channel)
-                    case .resubscribed: reload(reason: "event subscription restored")
-                    }
-                }
-                if Task.isCancelled { return }
-            } catch {
-                failures += 1
-                if failures == 1 { logger.warning("cannot subscribe to domain events yet: \(error); retrying") }
-                try? await Task.sleep(for: .nanoseconds(backoff.delay(afterFailures: failures).nanoseconds))
-            }
-        }
+        await redis.follow(patterns: ["cluster/event/ldap-provider-changed", "cluster/event/user-domain-changed",
+                                      "module/*/event/service-ldap-changed"], logger: logger) { self.reload(reason: $0) }
     }
 
     /// Reads every provider's root DSE every `--check-interval`.
@@ -196,7 +158,7 @@ public final class LDAPProxyService: Service, Sendable {
             tasks.addTask { await self.followEvents() }
             tasks.addTask { await self.healthLoop() }
             try? await gracefulShutdown()
-            reloadRequests.finish()
+            reloads.finish()
             tasks.cancelAll()
         }
         let listeners = await table.allListeners
