@@ -157,6 +157,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -168,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "nscore",
             dependencies: [
-                "Net", "TCPProxy", "RESP", "RESPProxy", "LDAPProxy", "Agents", "JSON", "Secrets",
+                "Net", "TCPProxy", "RESP", "RESPProxy", "LDAPProxy", "Agents", "JSON", "Secrets", "Edge",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

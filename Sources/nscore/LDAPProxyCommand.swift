@@ -98,16 +98,8 @@ struct LDAPProxyCommand: AsyncParsableCommand {
     // Checked when the daemon runs (in `run()`), not in `validate()`, which
     // ArgumentParser also calls for `nscore ldapproxy status`.
 
-    private func environment() throws -> [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        if let envFile {
-            do { env.merge(try EnvironmentFile.load(path: envFile)) { $1 } } catch { throw ValidationError("\(error)") }
-        }
-        return env.filter { !$0.value.isEmpty }
-    }
-
     private func settings() throws -> LDAPProxyConfiguration {
-        let env = try environment()
+        let env = try daemonEnvironment(envFile: envFile)
         let bounds = portRange.split(separator: "-").compactMap { Int($0) }
         guard bounds.count == 2, bounds[0] >= 1, bounds[0] <= bounds[1], bounds[1] <= 65535 else {
             throw ValidationError("--port-range \(portRange): expected LOW-HIGH, e.g. 20000-20999")
@@ -125,17 +117,9 @@ struct LDAPProxyCommand: AsyncParsableCommand {
         if let config {
             source = .file(config)
         } else {
-            let agent = env["AGENT_ID"].map { $0.hasPrefix("module/") ? String($0.dropFirst(7)) : $0 }
-            guard let id = moduleID ?? env["MODULE_ID"] ?? agent, !id.isEmpty, !id.contains("/") else {
-                throw ValidationError("with Redis the proxy needs its module id: --module-id ldapproxy1 (or MODULE_ID), or --config FILE to run standalone")
-            }
-            var withUser = env
-            if withUser["REDIS_USER"] == nil { withUser["REDIS_USER"] = "module/\(id)" }
-            // Short command timeouts: a load that cannot reach Redis fails fast and is retried.
-            let base = RedisConnectionConfiguration(commandTimeout: .seconds(3))
-            do { source = .redis(try RedisSettings(environment: withUser, clientName: "ldapproxy", base: base), proxyID: id) } catch {
-                throw ValidationError("\(error)")
-            }
+            let (id, settings) = try moduleRedis(explicit: moduleID, env: env, clientName: "ldapproxy",
+                                                 missing: "with Redis the proxy needs its module id: --module-id ldapproxy1 (or MODULE_ID), or --config FILE to run standalone")
+            source = .redis(settings, proxyID: id)
         }
         return LDAPProxyConfiguration(
             source: source, listenHost: listenAddress, defaultPort: port, defaultDomain: defaultDomain,

@@ -9,6 +9,6 @@ struct Nscore: AsyncParsableCommand {
             One executable, one subcommand per service. Every listener binds
             loopback unless told otherwise. Flags override environment variables.
             """,
-        subcommands: [AgentCommand.self, TaskCommand.self, ModuleCommand.self, SecretCommand.self, RESPProxyCommand.self, LDAPProxyCommand.self, LDAPCommand.self, TCPProxyCommand.self, RedisCommand.self]
+        subcommands: [AgentCommand.self, TaskCommand.self, ModuleCommand.self, SecretCommand.self, EdgeCommand.self, RESPProxyCommand.self, LDAPProxyCommand.self, LDAPCommand.self, TCPProxyCommand.self, RedisCommand.self]
     )
 }

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Edge
+import FoundationEssentials
+import Net
+import NIOCore
+
+/// `nscore edge`: TLS termination and HTTP routing for the node's modules.
+struct EdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge",
+        abstract: "TLS termination and HTTP routing to the node's modules (EDGE.md).",
+        discussion: """
+            Routes come from module/<edge id>/routes/<instance> hashes, certificates from \
+            module/<edge id>/certificate/<name> (private keys sealed to the edge's key pair in \
+            --state-dir/edge.key); both are reloaded on routes-changed and certificate-changed \
+            without dropping a connection. HTTPS picks the certificate per handshake by SNI (exact \
+            name, one-level wildcard, then the default — a self-signed one made at first start and \
+            kept). Requests are routed by host and path (priority host+path, host, path, then the \
+            longer path), bodies stream both ways; no route 404, backend down 502, no answer 504. \
+            REDIS_ADDRESS, REDIS_REPLICA_ADDRESS, REDIS_PASSWORD as for the agent; REDIS_USER \
+            defaults to module/<edge id>.
+
+            Example: nscore edge --module-id traefik1 --http 0.0.0.0:80 --https 0.0.0.0:443
+            """)
+
+    @Option(help: ArgumentHelp("HTTP listen address (loopback unless told otherwise).", valueName: "host:port"))
+    var http: String = "127.0.0.1:80"
+
+    @Option(help: ArgumentHelp("HTTPS listen address.", valueName: "host:port"))
+    var https: String = "127.0.0.1:443"
+
+    @Option(help: ArgumentHelp("The edge's module id (default $MODULE_ID, else $AGENT_ID without module/).", valueName: "id"))
+    var moduleID: String?
+
+    @Option(help: ArgumentHelp("This node's id, in certificate-changed events (default $NODE_ID, else 1).", valueName: "n"))
+    var nodeID: Int?
+
+    @Option(help: ArgumentHelp("Where the edge keeps its key pair (default $STATE_DIRECTORY, else /var/lib/nscore-edge).", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(help: ArgumentHelp("Seconds a backend may take to start answering (then 504).", valueName: "seconds"))
+    var responseTimeout: Double = 60
+
+    @Option(help: ArgumentHelp("KEY=VALUE file with the REDIS_* variables, NODE_ID, MODULE_ID.", valueName: "file"))
+    var envFile: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let env = try daemonEnvironment(envFile: envFile)
+        let (id, settings) = try moduleRedis(explicit: moduleID, env: env, clientName: "edge",
+                                             missing: "the edge needs its module id: --module-id traefik1 (or MODULE_ID)")
+        guard responseTimeout > 0 else { throw ValidationError("--response-timeout must be positive") }
+        let node = try nodeID ?? env["NODE_ID"].map { text in
+            guard let n = Int(text) else { throw ValidationError("NODE_ID=\(text) is not a number") }
+            return n
+        } ?? 1
+        let listen = { (text: String, option: String) throws -> ListenAddress in
+            do { return try ListenAddress(parsing: text) } catch { throw ValidationError("\(option): \(error)") }
+        }
+        var configuration = EdgeConfiguration(edgeID: id, nodeID: node, http: try listen(http, "--http"), https: try listen(https, "--https"),
+                                              stateDirectory: stateDir ?? env["STATE_DIRECTORY"] ?? "/var/lib/nscore-edge", redis: settings)
+        configuration.responseTimeout = TimeAmount(seconds: responseTimeout)
+        try await common.run(label: "nscore.edge") { group, logger in
+            [try EdgeService(configuration: configuration, group: group, logger: logger)]
+        }
+    }
+}
