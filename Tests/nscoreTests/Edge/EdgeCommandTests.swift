@@ -1,0 +1,116 @@
+import Foundation
+import NetTestSupport
+import RESP
+import Testing
+
+/// redis-server with the edge's ACL user, a python http.server backend, and `nscore edge`.
+private final class EdgeHarness: @unchecked Sendable {
+    let redis: RedisServer
+    let root: String
+    let httpPort = freePort(), httpsPort = freePort(), backendPort = freePort()
+    private(set) var edge: ExternalProcess?
+    private var backend: ExternalProcess?
+    let admin: RedisConnection
+
+    init() async throws {
+        redis = try await RedisServer()
+        root = try makeTempDirectory(prefix: "nscore-edge")
+        let boot = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: .singletonMultiThreadedEventLoopGroup)
+        _ = try await boot.command(["ACL", "SETUSER", "cluster", "on", ">cluster-pw", "~*", "&*", "+@all"])
+        _ = try await boot.command(["ACL", "SETUSER", "module/edge1", "on", ">edge-pw", "resetkeys", "~module/edge1/*", "~task/module/edge1/*",
+                                    "%R~cluster/*", "%R~node/*", "%R~module/*", "%R~private/agents/*", "resetchannels",
+                                    "&progress/module/edge1/*", "&module/edge1/event/*", "+@read", "+@write", "+@transaction",
+                                    "+@connection", "+publish", "-@admin"])
+        _ = try await boot.command(["ACL", "SETUSER", "default", "ON", "nopass", "resetkeys", "~cluster/*", "~node/*", "~module/*",
+                                    "resetchannels", "&*", "nocommands", "+@read", "+@connection", "+subscribe", "+psubscribe", "-@admin"])
+        await boot.close()
+        admin = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, configuration: .init(username: "cluster", password: "cluster-pw"),
+                                                  group: .singletonMultiThreadedEventLoopGroup)
+        try "hello from the backend\n".write(toFile: root + "/index.html", atomically: true, encoding: .utf8)
+        backend = try ExternalProcess("/usr/bin/python3", ["-m", "http.server", "\(backendPort)", "--bind", "127.0.0.1", "--directory", root],
+                                      logPath: root + "/backend.log")
+        try await startEdge()
+    }
+
+    func startEdge() async throws {
+        edge = try ExternalProcess(nscoreBinary, ["edge", "--module-id", "edge1", "--http", "127.0.0.1:\(httpPort)", "--https", "127.0.0.1:\(httpsPort)",
+                                                 "--state-dir", root + "/state"],
+                                   environment: ["REDIS_ADDRESS": "127.0.0.1:\(redis.port)", "REDIS_PASSWORD": "edge-pw", "PATH": "/usr/bin:/bin"],
+                                   logPath: root + "/edge.log")
+        let up = await waitFor(timeout: .seconds(10)) { (try? String(contentsOfFile: self.root + "/edge.log", encoding: .utf8))?.contains("serving") == true }
+        guard up else { throw EdgeHarnessError.notUp(log) }
+    }
+
+    func stopEdge() async { _ = await edge?.stop() }
+
+    var log: String { (try? String(contentsOfFile: root + "/edge.log", encoding: .utf8)) ?? "" }
+
+    func curl(_ args: [String]) async throws -> String {
+        try await runCommandOffPool("/usr/bin/curl", ["-sk", "--max-time", "10"] + args).output
+    }
+
+    /// The subject of the certificate served for `name`.
+    func servedSubject(_ name: String) async throws -> String {
+        try await runCommandOffPool("/bin/sh", ["-c", "echo | openssl s_client -connect 127.0.0.1:\(httpsPort) -servername \(name) 2>/dev/null | openssl x509 -noout -subject"]).output
+    }
+
+    func close() async {
+        await edge?.stop()
+        await backend?.stop()
+        await admin.close()
+        await redis.stop()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+private enum EdgeHarnessError: Error { case notUp(String) }
+
+@Suite("nscore edge", .serialized, .timeLimit(.minutes(2)))
+struct EdgeCommandTests {
+    @Test("routes from Redis reloaded on routes-changed; a certificate sealed with nscore secret seal served by SNI after certificate-changed; the default kept across a restart")
+    func edge() async throws {
+        let h = try await EdgeHarness()
+        do {
+            #expect(try await h.curl(["-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(h.httpsPort)/"]) == "404")
+            _ = try await h.admin.hset("module/edge1/routes/site", ["url": "http://127.0.0.1:\(h.backendPort)", "host": "app.test"])
+            _ = try await h.admin.publish("module/edge1/event/routes-changed", "{}")
+            #expect(await waitFor { (try? await h.curl(["--resolve", "app.test:\(h.httpsPort):127.0.0.1", "https://app.test:\(h.httpsPort)/"])) == "hello from the backend\n" })
+            #expect(try await h.curl(["-H", "Host: app.test", "http://127.0.0.1:\(h.httpPort)/"]) == "hello from the backend\n")
+
+            // No private key in clear anywhere in Redis; the edge's public key is published for sealing.
+            let dump = try await runCommandOffPool("/bin/sh", ["-c", "for k in $(redis-cli -p \(h.redis.port) --user cluster --pass cluster-pw --no-auth-warning --scan); do redis-cli -p \(h.redis.port) --user cluster --pass cluster-pw --no-auth-warning --raw hgetall $k 2>/dev/null; done"]).output
+            #expect(dump.contains("sealed:v1:") && !dump.contains("PRIVATE KEY"))
+            #expect(try await h.admin.get("module/edge1/public_key")?.count == 44)
+            let defaultSubject = try await h.servedSubject("unknown.test")
+            #expect(defaultSubject.contains("CN = localhost"), "\(defaultSubject)")
+
+            // An uploaded certificate for app.test: key sealed to the edge with nscore secret seal.
+            let dir = h.root
+            _ = try await runCommandOffPool("/bin/sh", ["-c", "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout \(dir)/app.key -out \(dir)/app.pem -days 30 -subj /CN=app.test -addext subjectAltName=DNS:app.test 2>/dev/null"])
+            let sealed = try await runCommandOffPool("/bin/sh", ["-c", "REDIS_ADDRESS=127.0.0.1:\(h.redis.port) \(nscoreBinary) secret seal --to module/edge1 < \(dir)/app.key"]).output
+            #expect(sealed.hasPrefix("sealed:v1:"), "\(sealed)")
+            let cert = try Data(contentsOf: URL(fileURLWithPath: dir + "/app.pem")).base64EncodedString()
+            _ = try await h.admin.hset("module/edge1/certificate/app.test", ["cert": cert, "key_sealed": sealed.trimmingCharacters(in: .whitespacesAndNewlines), "custom": "true"])
+            _ = try await h.admin.publish("module/edge1/event/certificate-changed", "{}")
+            #expect(await waitFor { ((try? await h.servedSubject("app.test")) ?? "").contains("CN = app.test") }, "\(h.log)")
+            #expect(try await h.servedSubject("unknown.test") == defaultSubject)
+
+            // Restart: the same default certificate (kept in Redis, its key opened with state/edge.key).
+            let fingerprint = { (name: String) async throws -> String in
+                try await runCommandOffPool("/bin/sh", ["-c", "echo | openssl s_client -connect 127.0.0.1:\(h.httpsPort) -servername \(name) 2>/dev/null | openssl x509 -noout -fingerprint"]).output
+            }
+            let before = try await fingerprint("unknown.test")
+            #expect(before.contains("Fingerprint="))
+            await h.stopEdge()
+            try await h.startEdge()
+            #expect(await waitFor { (try? await fingerprint("unknown.test")) == before }, "the kept default, not a new one")
+            #expect(!h.log.contains("made a self-signed default certificate"), "\(h.log)")
+            #expect(!h.log.contains("made the edge's key pair"), "the key pair is kept in the state directory")
+            #expect(try await fingerprint("app.test") != before)
+        } catch {
+            await h.close()
+            throw error
+        }
+        await h.close()
+    }
+}
