@@ -13,6 +13,8 @@ RESP_PROXY_PORT=${RESP_PROXY_PORT:-16381}
 METRICS_PORT=${METRICS_PORT:-19100}
 LDAP_PORT=${LDAP_PORT:-13389}
 LDAPPROXY_PORT=${LDAPPROXY_PORT:-3890}
+EDGE_HTTP_PORT=${EDGE_HTTP_PORT:-18080}
+EDGE_HTTPS_PORT=${EDGE_HTTPS_PORT:-18443}
 mkdir -p "$ROOT/redis"
 pids=()
 
@@ -27,9 +29,9 @@ stop() {
 trap stop INT TERM EXIT
 
 port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-for p in "$REDIS_PORT" "$PROXY_PORT" "$RESP_PROXY_PORT" "$METRICS_PORT" "$LDAP_PORT" "$LDAPPROXY_PORT" 20000; do
+for p in "$REDIS_PORT" "$PROXY_PORT" "$RESP_PROXY_PORT" "$METRICS_PORT" "$LDAP_PORT" "$LDAPPROXY_PORT" 20000 "$EDGE_HTTP_PORT" "$EDGE_HTTPS_PORT"; do
   if port_busy "$p"; then
-    echo "port $p on 127.0.0.1 is in use; set REDIS_PORT/PROXY_PORT/RESP_PROXY_PORT/METRICS_PORT/LDAP_PORT/LDAPPROXY_PORT to free ones" >&2
+    echo "port $p on 127.0.0.1 is in use; set REDIS_PORT/PROXY_PORT/RESP_PROXY_PORT/METRICS_PORT/LDAP_PORT/LDAPPROXY_PORT/EDGE_HTTP_PORT/EDGE_HTTPS_PORT to free ones" >&2
     exit 1
   fi
 done
@@ -109,6 +111,21 @@ pids+=($!)
 for _ in $(seq 50); do ldapsearch -x -H "ldap://127.0.0.1:$LDAPPROXY_PORT" -b dc=example,dc=org '(uid=user1)' dn >/dev/null 2>&1 && break; sleep 0.1; done
 DOMAIN_PORT=$(redis-cli -p "$REDIS_PORT" hget module/ldapproxy1/data/domain_port example.org)
 
+# The edge as module edge1 on high loopback ports, with one demo route:
+# https://localhost:$EDGE_HTTPS_PORT/metrics -> the tcp-proxy's metrics endpoint.
+EDGE_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+umask 077
+printf 'MODULE_ID=edge1\nNODE_ID=1\nREDIS_ADDRESS=127.0.0.1:%s\nREDIS_PASSWORD=%s\n' "$REDIS_PORT" "$EDGE_PASSWORD" >"$ROOT/edge.env"
+umask 022
+redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null <<ACL
+ACL SETUSER module/edge1 on >$EDGE_PASSWORD resetkeys ~module/edge1/* ~task/module/edge1/* %R~cluster/* %R~node/* %R~module/* %R~private/agents/* resetchannels &progress/module/edge1/* &module/edge1/event/* +@read +@write +@transaction +@connection +publish -@admin
+HSET module/edge1/routes/metrics url http://127.0.0.1:$METRICS_PORT host localhost path /metrics
+ACL
+"$NSCORE" edge --env-file "$ROOT/edge.env" --http "127.0.0.1:$EDGE_HTTP_PORT" --https "127.0.0.1:$EDGE_HTTPS_PORT" \
+  --state-dir "$ROOT/edge" 2> >(tee "$ROOT/edge.log" >&2) &
+pids+=($!)
+for _ in $(seq 50); do curl -sk -o /dev/null "https://localhost:$EDGE_HTTPS_PORT/metrics" && break; sleep 0.1; done
+
 cat <<MSG
 
 nscore local stack is up (Ctrl-C stops it):
@@ -119,6 +136,7 @@ nscore local stack is up (Ctrl-C stops it):
   metrics              http://127.0.0.1:$METRICS_PORT/metrics
   slapd (demo)         127.0.0.1:$LDAP_PORT   dc=example,dc=org (log: run/slapd.log)
   nscore ldapproxy     127.0.0.1:$LDAPPROXY_PORT (default domain), 127.0.0.1:$DOMAIN_PORT (example.org) (log: run/ldapproxy.log)
+  nscore edge          http://127.0.0.1:$EDGE_HTTP_PORT https://127.0.0.1:$EDGE_HTTPS_PORT (route localhost/metrics; log: run/edge.log)
 
 Redis has the platform's ACL users: \`default\` reads public keys only, \`cluster\`
 writes (its password is in run/cluster.env). Try:
@@ -136,6 +154,7 @@ writes (its password is in run/cluster.env). Try:
   ldapwhoami -x -H ldap://127.0.0.1:$LDAPPROXY_PORT -D uid=user1,ou=people,dc=example,dc=org -w password1
   $NSCORE ldapproxy status --socket run/ldapproxy.sock
   $NSCORE ldap check --host 127.0.0.1 --port $LDAP_PORT
+  curl -k https://localhost:$EDGE_HTTPS_PORT/metrics          # through the edge (self-signed default certificate)
 
 MSG
 wait -n "${pids[@]}"
