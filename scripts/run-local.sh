@@ -97,15 +97,19 @@ redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-w
   HSET module/openldap1/srv/tcp/ldap domain example.org schema rfc2307 base_dn dc=example,dc=org \
   bind_dn cn=ldapservice,dc=example,dc=org tls off tls_verify off node 1 host 127.0.0.1 port "$LDAP_PORT"
 
-# The LDAP proxy as module ldapproxy1 with its own ACL user.
-LDAPPROXY_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
-umask 077
-printf 'MODULE_ID=ldapproxy1\nNODE_ID=1\nREDIS_ADDRESS=127.0.0.1:%s\nREDIS_PASSWORD=%s\n' "$REDIS_PORT" "$LDAPPROXY_PASSWORD" >"$ROOT/ldapproxy.env"
-umask 022
-redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null <<ACL
-ACL SETUSER module/ldapproxy1 on >$LDAPPROXY_PASSWORD resetkeys ~module/ldapproxy1/* ~task/module/ldapproxy1/* %R~cluster/* %R~node/* %R~module/* %R~private/agents/* resetchannels &progress/module/ldapproxy1/* &module/ldapproxy1/event/* +@read +@write +@transaction +@connection +publish -@admin
-ACL
-"$NSCORE" ldapproxy --env-file "$ROOT/ldapproxy.env" --port "$LDAPPROXY_PORT" --status-socket "$ROOT/ldapproxy.sock" \
+# A module with its own ACL user (REDIS-LAYOUT.md) and run/ID.env (0600) for its daemon.
+module_user() {
+  local id=$1 password
+  password=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+  (umask 077; printf 'MODULE_ID=%s\nNODE_ID=1\nREDIS_ADDRESS=127.0.0.1:%s\nREDIS_PASSWORD=%s\n' "$id" "$REDIS_PORT" "$password" >"$ROOT/$id.env")
+  redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null \
+    ACL SETUSER "module/$id" on ">$password" resetkeys "~module/$id/*" "~task/module/$id/*" '%R~cluster/*' '%R~node/*' '%R~module/*' \
+    '%R~private/agents/*' resetchannels "&progress/module/$id/*" "&module/$id/event/*" +@read +@write +@transaction +@connection +publish -@admin
+}
+
+# The LDAP proxy as module ldapproxy1.
+module_user ldapproxy1
+"$NSCORE" ldapproxy --env-file "$ROOT/ldapproxy1.env" --port "$LDAPPROXY_PORT" --status-socket "$ROOT/ldapproxy.sock" \
   --state-file "$ROOT/ldapproxy-ports.json" 2> >(tee "$ROOT/ldapproxy.log" >&2) &
 pids+=($!)
 for _ in $(seq 50); do ldapsearch -x -H "ldap://127.0.0.1:$LDAPPROXY_PORT" -b dc=example,dc=org '(uid=user1)' dn >/dev/null 2>&1 && break; sleep 0.1; done
@@ -113,15 +117,10 @@ DOMAIN_PORT=$(redis-cli -p "$REDIS_PORT" hget module/ldapproxy1/data/domain_port
 
 # The edge as module edge1 on high loopback ports, with one demo route:
 # https://localhost:$EDGE_HTTPS_PORT/metrics -> the tcp-proxy's metrics endpoint.
-EDGE_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
-umask 077
-printf 'MODULE_ID=edge1\nNODE_ID=1\nREDIS_ADDRESS=127.0.0.1:%s\nREDIS_PASSWORD=%s\n' "$REDIS_PORT" "$EDGE_PASSWORD" >"$ROOT/edge.env"
-umask 022
-redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null <<ACL
-ACL SETUSER module/edge1 on >$EDGE_PASSWORD resetkeys ~module/edge1/* ~task/module/edge1/* %R~cluster/* %R~node/* %R~module/* %R~private/agents/* resetchannels &progress/module/edge1/* &module/edge1/event/* +@read +@write +@transaction +@connection +publish -@admin
-HSET module/edge1/routes/metrics url http://127.0.0.1:$METRICS_PORT host localhost path /metrics
-ACL
-"$NSCORE" edge --env-file "$ROOT/edge.env" --http "127.0.0.1:$EDGE_HTTP_PORT" --https "127.0.0.1:$EDGE_HTTPS_PORT" \
+module_user edge1
+redis-cli -p "$REDIS_PORT" --user cluster --pass "$CLUSTER_PASSWORD" --no-auth-warning >/dev/null \
+  HSET module/edge1/routes/metrics url "http://127.0.0.1:$METRICS_PORT" host localhost path /metrics
+"$NSCORE" edge --env-file "$ROOT/edge1.env" --http "127.0.0.1:$EDGE_HTTP_PORT" --https "127.0.0.1:$EDGE_HTTPS_PORT" \
   --state-dir "$ROOT/edge" 2> >(tee "$ROOT/edge.log" >&2) &
 pids+=($!)
 for _ in $(seq 50); do curl -sk -o /dev/null "https://localhost:$EDGE_HTTPS_PORT/metrics" && break; sleep 0.1; done
