@@ -15,11 +15,16 @@ public struct ProxySettings: Sendable {
     /// No response head from the backend within this: 504.
     public var responseTimeout: TimeAmount = .seconds(60)
     public var logger: Logger
+    /// One line per request: client, host, method, path, status, bytes, duration, route.
+    public var accessLogger: Logger
 
     public init(routes: NIOLockedValueBox<RouteTable>, tls: Bool, logger: Logger) {
         self.routes = routes
         self.tls = tls
         self.logger = logger
+        var access = logger
+        access[metadataKey: "log"] = "access"
+        accessLogger = access
     }
 }
 
@@ -47,6 +52,7 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
     private var requestVersion = HTTPVersion.http1_1
     private var responseStarted = false
     private var responseTimer: Scheduled<Void>?
+    private var access = AccessRecord()
 
     init(settings: ProxySettings) { self.settings = settings }
 
@@ -85,11 +91,14 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         requestVersion = head.version
         responseStarted = false
         let host = head.headers["host"].first ?? ""
+        access = AccessRecord(client: context.channel.remoteAddress?.ipAddress ?? "-", host: host.isEmpty ? "-" : host,
+                              method: head.method.rawValue, path: head.uri)
         guard !host.isEmpty else { return respond(.badRequest, "The request has no Host header.") }
         guard let route = settings.routes.withLockedValue({ $0 }).match(host: host, path: head.uri) else {
             return respond(.notFound, "No route for this host and path.")
         }
         let client = context.channel.remoteAddress?.ipAddress ?? ""
+        access.route = route.instance
         if !route.ipAllowlist.isEmpty, !route.ipAllowlist.contains(where: { $0.contains(client) }) {
             return respond(.forbidden, "Your address may not use this route.")
         }
@@ -164,6 +173,9 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         guard let context else { return }
         state = .discarding
         let body = ErrorPage.body(status, detail)
+        access.status = Int(status.code)
+        access.bytes = body.readableBytes
+        access.finish(settings.accessLogger)
         context.write(wrapOutboundOut(.head(ErrorPage.head(status, version: requestVersion, bodyLength: body.readableBytes,
                                                             keepAlive: keepAlive, extra: extra))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -191,13 +203,16 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
             for name in ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"] { head.headers.remove(name: name) }
             if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
             head.version = requestVersion
+            access.status = Int(head.status.code)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let body):
+            access.bytes += body.readableBytes
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         case .end(let trailers):
             // Idle first: closing the backend reports its inactivity synchronously (backendClosed).
             let finished = state
             state = .idle
+            access.finish(settings.accessLogger)
             if case .forwarding(let backend) = finished { backend.close(promise: nil) }
             let keepAlive = self.keepAlive
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in
@@ -225,6 +240,7 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         guard case .forwarding(let current) = state, current === channel else { return }
         state = .discarding
         if responseStarted {
+            access.finish(settings.accessLogger, note: "backend closed mid-response")
             context?.close(promise: nil)  // the response was cut: the client must not take it as whole
         } else {
             respond(.badGateway, "The application closed the connection without answering.")

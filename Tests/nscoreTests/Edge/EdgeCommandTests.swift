@@ -76,6 +76,9 @@ struct EdgeCommandTests {
             _ = try await h.admin.publish("module/edge1/event/routes-changed", "{}")
             #expect(await waitFor { (try? await h.curl(["--resolve", "app.test:\(h.httpsPort):127.0.0.1", "https://app.test:\(h.httpsPort)/"])) == "hello from the backend\n" })
             #expect(try await h.curl(["-H", "Host: app.test", "http://127.0.0.1:\(h.httpPort)/"]) == "hello from the backend\n")
+            // The access log: client host method path status bytes duration route.
+            #expect(await waitFor { h.log.split(separator: "\n").contains { $0.contains("127.0.0.1 app.test GET / 200 23 ") && $0.contains("ms site") } }, "\(h.log)")
+            #expect(h.log.split(separator: "\n").contains { $0.contains("127.0.0.1:\(h.httpsPort) GET / 404 ") && $0.contains("ms - log=access") }, "\(h.log)")
 
             // No private key in clear anywhere in Redis; the edge's public key is published for sealing.
             let dump = try await runCommandOffPool("/bin/sh", ["-c", "for k in $(redis-cli -p \(h.redis.port) --user cluster --pass cluster-pw --no-auth-warning --scan); do redis-cli -p \(h.redis.port) --user cluster --pass cluster-pw --no-auth-warning --raw hgetall $k 2>/dev/null; done"]).output
