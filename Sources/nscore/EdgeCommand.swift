@@ -4,10 +4,10 @@ import FoundationEssentials
 import Net
 import NIOCore
 
-/// `nscore edge`: TLS termination and HTTP routing for the node's modules.
-struct EdgeCommand: AsyncParsableCommand {
+/// `nscore edge [run]`: TLS termination and HTTP routing for the node's modules.
+struct EdgeRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "edge",
+        commandName: "run",
         abstract: "TLS termination and HTTP routing to the node's modules (EDGE.md).",
         discussion: """
             Routes come from module/<edge id>/routes/<instance> hashes, certificates from \

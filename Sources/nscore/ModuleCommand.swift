@@ -110,19 +110,12 @@ struct ModuleCommand: AsyncParsableCommand {
 }
 
 /// `set-progress N` on the agent's command pipe (fd 3), when there is one.
-private func setProgress(_ percent: Int) {
-    guard environmentValue("AGENT_COMFD") != nil else { return }
-    let line = Array("set-progress \(percent)\n".utf8)
-    _ = line.withUnsafeBytes { write(3, $0.baseAddress, $0.count) }
-}
+private func setProgress(_ percent: Int) { StepPipe.send("set-progress \(percent)") }
 
 /// Ends the step: validation-failed (exit 10, the protocol's error array) for bad input, else exit 1.
 private func fail(_ error: LifecycleError, input: JSONValue) -> Never {
     if case .invalid(let parameter, let why) = error {
-        if environmentValue("AGENT_COMFD") != nil {
-            let line = Array("set-status validation-failed\n".utf8)
-            _ = line.withUnsafeBytes { write(3, $0.baseAddress, $0.count) }
-        }
+        StepPipe.send("set-status validation-failed")
         let entry = JSONValue.object([("parameter", .string(parameter)), ("error", .string(why)),
                                       ("value", input[parameter] ?? .null), ("field", .string(parameter))])
         StandardOutput.write(JSONValue.array([entry]).serialized + "\n")

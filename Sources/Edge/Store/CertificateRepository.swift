@@ -1,3 +1,4 @@
+public import FoundationEssentials
 import JSON
 public import RESP
 public import Secrets
@@ -11,12 +12,21 @@ public struct CertificateRepository<Client: RedisCommandSending & Sendable>: Sen
     public let redis: Client
     public let edgeID: String
     public let nodeID: Int
-    public let keys: KeyPair
+    /// Seals private keys (the edge's public key).
+    public let publicKey: [UInt8]
+    /// Opens them; nil for callers that only store, list and delete.
+    public let keys: KeyPair?
 
     public init(redis: Client, edgeID: String, nodeID: Int, keys: KeyPair) {
+        self.init(redis: redis, edgeID: edgeID, nodeID: nodeID, publicKey: keys.publicKey, keys: keys)
+    }
+
+    /// A repository that can store, list and delete, not read private keys.
+    public init(redis: Client, edgeID: String, nodeID: Int, publicKey: [UInt8], keys: KeyPair? = nil) {
         self.redis = redis
         self.edgeID = edgeID
         self.nodeID = nodeID
+        self.publicKey = publicKey
         self.keys = keys
     }
 
@@ -25,7 +35,7 @@ public struct CertificateRepository<Client: RedisCommandSending & Sendable>: Sen
     /// Stores a certificate under `name` (replacing one of that name) and announces it.
     public func save(_ certificate: EdgeCertificate, as name: String) async throws(EdgeStoreError) {
         let sealed: String
-        do { sealed = try SealedValue.seal(certificate.keyPEM, to: keys.publicKey) } catch { throw .secrets("\(error)") }
+        do { sealed = try SealedValue.seal(certificate.keyPEM, to: publicKey) } catch { throw .secrets("\(error)") }
         do {
             _ = try await redis.hset(prefix + name, ["cert": Base64.encode(Array(certificate.chainPEM.utf8)), "key_sealed": sealed,
                                                      "custom": certificate.custom ? "true" : "false"])
@@ -51,6 +61,7 @@ public struct CertificateRepository<Client: RedisCommandSending & Sendable>: Sen
         guard let cert = fields["cert"].flatMap({ Base64.decode($0) }), let sealed = fields["key_sealed"] else {
             throw .corrupt(name, "cert or key_sealed missing or not base64")
         }
+        guard let keys else { throw .secrets("the edge's secret key is needed to open \(name)'s private key (--state-dir)") }
         let key: [UInt8]
         do { key = try SealedValue.open(sealed, with: keys) } catch { throw .corrupt(name, "key_sealed: \(error)") }
         do {
@@ -75,6 +86,24 @@ public struct CertificateRepository<Client: RedisCommandSending & Sendable>: Sen
                 skipped(name, error)
             }
         }
+        return out
+    }
+
+    /// Name, host names, validity and status of every stored certificate (no key is opened).
+    public func list() async throws(EdgeStoreError) -> [(name: String, names: [String], notValidAfter: Date, status: String, custom: Bool)] {
+        var out: [(name: String, names: [String], notValidAfter: Date, status: String, custom: Bool)] = []
+        do {
+            var keys: [String] = []
+            for try await key in redis.scan(match: prefix + "*") { keys.append(key) }
+            for key in keys.sorted() {
+                let fields = try await redis.hgetall(key)
+                guard let pem = fields["cert"].flatMap({ Base64.decode($0) }),
+                      let summary = EdgeCertificate.summary(chainPEM: String(decoding: pem, as: UTF8.self)) else { continue }
+                out.append((String(key.dropFirst(prefix.count)), summary.names, summary.notValidAfter,
+                            EdgeCertificate.status(notValidBefore: summary.notValidBefore, notValidAfter: summary.notValidAfter),
+                            fields["custom"] == "true"))
+            }
+        } catch { throw .redis("\(error)") }
         return out
     }
 

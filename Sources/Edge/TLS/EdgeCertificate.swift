@@ -28,6 +28,18 @@ public struct EdgeCertificate: Sendable, Equatable {
         if requireValidNow, now < leaf.notValidBefore || now > leaf.notValidAfter {
             throw .expired("valid \(leaf.notValidBefore) to \(leaf.notValidAfter)")
         }
+        let names = Self.names(of: leaf)
+        guard !names.isEmpty else { throw .noNames }
+        self.chainPEM = blocks.joined(separator: "\n") + "\n"
+        self.keyPEM = keyPEM
+        self.names = names
+        notValidBefore = leaf.notValidBefore
+        notValidAfter = leaf.notValidAfter
+        self.custom = custom
+    }
+
+    /// DNS subject alternative names, else the CN, lower-cased.
+    static func names(of leaf: Certificate) -> [String] {
         var names: [String] = []
         if let sans = try? leaf.extensions.subjectAlternativeNames {
             for case .dnsName(let name) in sans { names.append(name.lowercased()) }
@@ -39,19 +51,24 @@ public struct EdgeCertificate: Sendable, Equatable {
                 }
             }
         }
-        guard !names.isEmpty else { throw .noNames }
-        self.chainPEM = blocks.joined(separator: "\n") + "\n"
-        self.keyPEM = keyPEM
-        self.names = names
-        notValidBefore = leaf.notValidBefore
-        notValidAfter = leaf.notValidAfter
-        self.custom = custom
+        return names
+    }
+
+    /// Names and validity of a stored chain, without its key (for listings).
+    public static func summary(chainPEM: String) -> (names: [String], notValidBefore: Date, notValidAfter: Date)? {
+        guard let first = pemBlocks(chainPEM, label: "CERTIFICATE").first, let leaf = try? Certificate(pemEncoded: first) else { return nil }
+        return (names(of: leaf), leaf.notValidBefore, leaf.notValidAfter)
+    }
+
+    /// `valid`, `expiring` (under 30 days left) or `expired` for a validity period.
+    public static func status(notValidBefore: Date, notValidAfter: Date, now: Date = Date()) -> String {
+        if now > notValidAfter || now < notValidBefore { return "expired" }
+        return notValidAfter.timeIntervalSince(now) < 30 * 86400 ? "expiring" : "valid"
     }
 
     /// `valid`, `expiring` (under 30 days left) or `expired`.
     public func status(now: Date = Date()) -> String {
-        if now > notValidAfter || now < notValidBefore { return "expired" }
-        return notValidAfter.timeIntervalSince(now) < 30 * 86400 ? "expiring" : "valid"
+        Self.status(notValidBefore: notValidBefore, notValidAfter: notValidAfter, now: now)
     }
 
     /// The `-----BEGIN label-----` … `-----END label-----` blocks of a PEM text.

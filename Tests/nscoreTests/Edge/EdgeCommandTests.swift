@@ -54,6 +54,13 @@ private final class EdgeHarness: @unchecked Sendable {
         try await runCommandOffPool("/bin/sh", ["-c", "echo | openssl s_client -connect 127.0.0.1:\(httpsPort) -servername \(name) 2>/dev/null | openssl x509 -noout -subject"]).output
     }
 
+    /// `nscore edge COMMAND` with `input` on stdin, as the edge module's action step would run it.
+    func manage(_ command: String, _ input: String) async throws -> (status: Int32, output: String) {
+        let file = root + "/input-\(UUID().uuidString.prefix(6)).json"
+        try input.write(toFile: file, atomically: true, encoding: .utf8)
+        return try await runCommandOffPool("/bin/sh", ["-c", "REDIS_ADDRESS=127.0.0.1:\(redis.port) REDIS_PASSWORD=edge-pw MODULE_ID=edge1 \(nscoreBinary) edge \(command) --state-dir \(root)/state < \(file) 2>/dev/null"])
+    }
+
     func close() async {
         await edge?.stop()
         await backend?.stop()
@@ -116,4 +123,56 @@ struct EdgeCommandTests {
         }
         await h.close()
     }
+
+    @Test("management commands: set/get/list/delete-route and upload/list/get/delete-certificate, with the protocol's error arrays and exit codes")
+    func management() async throws {
+        let h = try await EdgeHarness()
+        do {
+            let set = try await h.manage("set-route", #"{"instance": "site", "url": "http://127.0.0.1:\#(h.backendPort)", "host": "site.test", "strip_prefix": false}"#)
+            #expect(set.status == 0, "\(set.output)")
+            #expect(set.output.contains(#""instance" : "site""#) || set.output.contains(#""instance": "site""#), "\(set.output)")
+            #expect(await waitFor { (try? await h.curl(["-H", "Host: site.test", "http://127.0.0.1:\(h.httpPort)/"])) == "hello from the backend\n" })
+            let bad = try await h.manage("set-route", #"{"instance": "x", "url": "ftp://nowhere", "host": "x.test"}"#)
+            #expect(bad.status == 2)
+            #expect(bad.output.contains(#""field":"url""#) && bad.output.contains(#""parameter":"url""#) && bad.output.contains(#""error":"#), "\(bad.output)")
+            #expect(try await h.manage("list-routes", "").output.contains("site.test"))
+            #expect(try await h.manage("get-route", #"{"instance": "nope"}"#).status == 2)
+            #expect(try await h.manage("delete-route", #"{"instance": "site"}"#).status == 0)
+            #expect(await waitFor { (try? await h.curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: site.test", "http://127.0.0.1:\(h.httpPort)/"])) == "404" })
+
+            // Certificates.
+            let dir = h.root
+            _ = try await runCommandOffPool("/bin/sh", ["-c", """
+                for n in a b; do openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout \(dir)/$n.key -out \(dir)/$n.pem -days 90 \
+                  -subj /CN=$n.cert.test -addext subjectAltName=DNS:$n.cert.test 2>/dev/null; done
+                """])
+            func upload(_ cert: String, _ key: String) async throws -> (status: Int32, output: String) {
+                let json = "{\"certificate\": \(try JSONEncoder().encode(try String(contentsOfFile: dir + cert, encoding: .utf8)).string), \"key\": \(try JSONEncoder().encode(try String(contentsOfFile: dir + key, encoding: .utf8)).string)}"
+                return try await h.manage("upload-certificate", json)
+            }
+            let mismatch = try await upload("/a.pem", "/b.key")
+            #expect(mismatch.status == 4, "\(mismatch.output)")
+            #expect(mismatch.output.contains(#""field":"key""#))
+            let garbage = try await h.manage("upload-certificate", #"{"certificate": "nope", "key": "nope"}"#)
+            #expect(garbage.status == 2, "\(garbage.output)")
+            let ok = try await upload("/a.pem", "/a.key")
+            #expect(ok.status == 0, "\(ok.output)")
+            #expect(await waitFor { ((try? await h.servedSubject("a.cert.test")) ?? "").contains("CN = a.cert.test") })
+            let list = try await h.manage("list-certificates", "")
+            #expect(list.output.contains("a.cert.test") && list.output.contains(#""status" : "valid""#) || list.output.contains(#""status": "valid""#), "\(list.output)")
+            let got = try await h.manage("get-certificate", #"{"name": "a.cert.test"}"#)
+            #expect(got.output.contains("PRIVATE KEY"), "the authorised caller gets the key")
+            #expect(try await h.manage("delete-certificate", #"{"name": "a.cert.test"}"#).status == 0)
+            #expect(await waitFor { ((try? await h.servedSubject("a.cert.test")) ?? "").contains("CN = localhost") })
+            #expect(try await h.manage("delete-certificate", #"{"name": "a.cert.test"}"#).status == 2)
+        } catch {
+            await h.close()
+            throw error
+        }
+        await h.close()
+    }
+}
+
+private extension Data {
+    var string: String { String(decoding: self, as: UTF8.self) }
 }
