@@ -7,6 +7,7 @@
 #   $PREFIX/share/nscore/actions/{cluster,node}/…   core actions (agent@cluster, agent@node)
 #   $PREFIX/share/nscore/events/{cluster,node,module}/ core event handlers (empty today)
 #   $PREFIX/share/nscore/systemd/user/agent.service  copied into each rootless module by add-module
+#   $PREFIX/share/nscore/edge/actions/                the edge module's actions (nscore edge …)
 #   /etc/systemd/system/{agent@,ldapproxy,resp-proxy,tcp-proxy@}.service
 #   /etc/nscore/*.env.example
 # Nothing in /var/lib is touched: agents and modules create their state there.
@@ -29,6 +30,9 @@ rm -rf "$share/actions.old"
 mv "$share/actions.new" "$share/actions"
 rm -rf "$share/actions.old"
 install -m 0644 "$ROOT/conf/systemd/user/agent.service" "$share/systemd/user/agent.service"
+rm -rf "$share/edge"
+install -d -m 0755 "$share/edge"
+cp -a "$ROOT/conf/edge/actions" "$share/edge/actions"
 for unit in "$ROOT"/conf/systemd/*.service; do
   install -m 0644 "$unit" "$DESTDIR/etc/systemd/system/$(basename "$unit")"
 done

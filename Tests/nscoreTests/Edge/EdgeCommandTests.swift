@@ -159,7 +159,8 @@ struct EdgeCommandTests {
             #expect(ok.status == 0, "\(ok.output)")
             #expect(await waitFor { ((try? await h.servedSubject("a.cert.test")) ?? "").contains("CN = a.cert.test") })
             let list = try await h.manage("list-certificates", "")
-            #expect(list.output.contains("a.cert.test") && list.output.contains(#""status" : "valid""#) || list.output.contains(#""status": "valid""#), "\(list.output)")
+            #expect(list.output.contains("a.cert.test"), "\(list.output)")
+            #expect(list.output.contains(#""status" : "valid""#) || list.output.contains(#""status": "valid""#), "\(list.output)")
             let got = try await h.manage("get-certificate", #"{"name": "a.cert.test"}"#)
             #expect(got.output.contains("PRIVATE KEY"), "the authorised caller gets the key")
             #expect(try await h.manage("delete-certificate", #"{"name": "a.cert.test"}"#).status == 0)
@@ -169,6 +170,46 @@ struct EdgeCommandTests {
             await h.close()
             throw error
         }
+        await h.close()
+    }
+
+    @Test("the edge module's actions (conf/edge/actions) through a real agent: set-route as a task, validation-failed with the error array")
+    func actions() async throws {
+        let h = try await EdgeHarness()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let state = h.root + "/agent-state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let agent = try ExternalProcess(nscoreBinary, ["agent", "--agentid=module/edge1", "--actionsdir=\(repo)/conf/edge/actions", "--eventsdir=\(state)/events"],
+                                        environment: ["REDIS_ADDRESS": "127.0.0.1:\(h.redis.port)", "REDIS_PASSWORD": "edge-pw", "NSCORE": nscoreBinary, "MODULE_ID": "edge1", "AGENT_ID": "module/edge1",
+                                                      "STATE_DIRECTORY": h.root + "/state", "AGENT_POLLING_INTERVAL": "1s", "PATH": "/usr/bin:/bin"],
+                                        logPath: h.root + "/agent.log", workingDirectory: state)
+        do {
+            let env = ["REDIS_ADDRESS": "127.0.0.1:\(h.redis.port)", "REDIS_USER": "cluster", "REDIS_PASSWORD": "cluster-pw"]
+            func task(_ action: String, _ data: String) async throws -> (status: Int32, output: String) {
+                let p = try ExternalProcess(nscoreBinary, ["task", "run", "module/edge1", action, "--data", data], environment: env,
+                                            logPath: h.root + "/task-\(UUID().uuidString.prefix(6)).log")
+                let status = await p.waitForExit(timeout: .seconds(20))
+                return (status, p.log)
+            }
+            #expect(await waitFor(timeout: .seconds(10)) { (try? String(contentsOfFile: h.root + "/agent.log", encoding: .utf8))?.contains("starting") == true })
+            try await Task.sleep(for: .milliseconds(500))
+            let set = try await task("set-route", #"{"instance": "act", "url": "http://127.0.0.1:\#(h.backendPort)", "host": "act.test"}"#)
+            #expect(set.status == 0, "\(set.output)")
+            #expect(await waitFor { (try? await h.curl(["-H", "Host: act.test", "http://127.0.0.1:\(h.httpPort)/"])) == "hello from the backend\n" })
+            let bad = try await task("set-route", #"{"instance": "bad one", "url": "http://x"}"#)
+            #expect(bad.status == 10, "the input schema refuses it: \(bad.output)")
+            let badHost = try await task("set-route", #"{"instance": "b", "url": "http://x", "host": "bad host"}"#)
+            #expect(badHost.status == 2, "\(badHost.output)")
+            #expect(badHost.output.contains("validation-failed"), "\(badHost.output)")
+            #expect(badHost.output.contains(#""field" : "host""#) || badHost.output.contains(#""field": "host""#), "\(badHost.output)")
+            #expect(try await task("list-routes", "{}").output.contains("act.test"))
+        } catch {
+            await agent.stop()
+            await h.close()
+            throw error
+        }
+        await agent.stop()
         await h.close()
     }
 }
