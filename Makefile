@@ -5,7 +5,7 @@ RELEASE_BIN := .build/release/nscore
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build release install run test bench bench-resp bench-agent bench-resp-proxy bench-ldap bench-module clean help
+.PHONY: all deps build release install run test bench bench-resp bench-agent bench-resp-proxy bench-ldap bench-module bench-edge clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-resp-proxy  nscore resp-proxy vs tcp-proxy vs haproxy, redis direct as the ceiling (Benchmarks/resp-proxy.sh)"
 	@echo "make bench-agent  nscore agent: per-task overhead vs the step alone, burst throughput, RSS (Benchmarks/agent.sh)"
 	@echo "make bench-ldap  nscore ldapproxy vs nginx stream vs haproxy, clear and TLS upstream, slapd direct as the ceiling (Benchmarks/ldap-proxy.sh)"
+	@echo "make bench-edge  nscore edge vs nginx and haproxy TLS termination: keep-alive req/s, new-connection handshakes/s, RSS (Benchmarks/edge.sh)"
 	@echo "make bench-module  module install/remove from a local registry, median of 10, split by phase (Benchmarks/module-install.sh; root)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 	@echo "make fuzz-json  libFuzzer on the JSON parser for FUZZ_SECONDS (default 600)"
@@ -63,6 +64,10 @@ bench-ldap: release
 	@scripts/deps.sh --bench
 	cd Benchmarks && $(SWIFT) build -c release --product LDAPLoad
 	@Benchmarks/ldap-proxy.sh $(RELEASE_BIN)
+
+bench-edge: release
+	@scripts/deps.sh --bench
+	@Benchmarks/edge.sh $(RELEASE_BIN)
 
 bench-module: release
 	@Benchmarks/module-install.sh $(RELEASE_BIN)

@@ -16,7 +16,7 @@ packages=(
   docker-registry skopeo umoci                           # module images: a local registry, pull and unpack without a daemon
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(haproxy nginx libnginx-mod-stream time python3-venv)
+  packages+=(haproxy nginx libnginx-mod-stream time python3-venv wrk)
 fi
 
 # redis-py for the resp-proxy tests, in .build-venv (ignored by git, kept between runs).

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Edge benchmark: TLS termination + HTTP routing to one backend (nginx serving
+# a small static body on loopback). Targets: the backend direct (plain HTTP),
+# nscore edge, nginx TLS termination (proxy_pass), haproxy TLS termination.
+# One run, one machine, all on loopback.
+#
+#   Benchmarks/edge.sh [PATH/TO/nscore]        (make bench-edge)
+#   DURATION=10 CONNECTIONS=64 Benchmarks/edge.sh
+#
+# Loads: `wrk -t2 -c64 -d10s` with keep-alive (requests/s, p50/p99 latency)
+# and new TLS connections (`openssl s_time -new`, connections/s) — the
+# handshake cost. RSS of each proxy measured during the keep-alive load.
+# Proxies are not pinned; nginx worker_processes auto, haproxy nbthread =
+# cores, nscore one event loop per core. Every proxy keeps its own defaults
+# towards the backend: nginx and haproxy as configured below (HTTP/1.1
+# keep-alive upstream), nscore today opens a backend connection per request.
+set -euo pipefail
+NSCORE=$(realpath "${1:-.build/release/nscore}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+for tool in nginx haproxy wrk openssl redis-server redis-cli python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/deps.sh --bench" >&2; exit 1; }
+done
+source "$HERE/common.sh"
+WORK=$(mktemp -d /tmp/nscore-edge-bench.XXXXXX)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+BACKEND=$(free_port); NG=$(free_port); HA=$(free_port); REDIS=$(free_port); EH=$(free_port); ES=$(free_port)
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
+  -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
+printf 'hello from the backend, a small static body of about one hundred bytes for the benchmark....\n' >"$WORK/index.html"
+
+cat >"$WORK/nginx.conf" <<CFG
+worker_processes auto;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 8000; }
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server { listen 127.0.0.1:$BACKEND; root $WORK; }
+  server {
+    listen 127.0.0.1:$NG ssl;
+    ssl_certificate $WORK/cert.pem;
+    ssl_certificate_key $WORK/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CFG
+nginx -c "$WORK/nginx.conf" -p "$WORK" >"$WORK/nginx.log" 2>&1 &
+NG_PID=$!; pids+=($NG_PID); wait_port "$BACKEND"; wait_port "$NG"
+
+cat >"$WORK/haproxy.cfg" <<CFG
+global
+  maxconn 3000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 1m
+  timeout server 1m
+frontend fe
+  bind 127.0.0.1:$HA ssl crt $WORK/haproxy.pem
+  default_backend be
+backend be
+  http-reuse always
+  server web 127.0.0.1:$BACKEND
+CFG
+haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+HA_PID=$!; pids+=($HA_PID); wait_port "$HA"
+
+# nscore edge: its route and the certificate in Redis (key sealed with nscore secret seal).
+redis-server --bind 127.0.0.1 --port "$REDIS" --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+pids+=($!); wait_port "$REDIS"
+redis-cli -p "$REDIS" ACL SETUSER module/edge1 on '>edge-pw' resetkeys '~module/edge1/*' '%R~cluster/*' '%R~node/*' '%R~module/*' \
+  resetchannels '&module/edge1/event/*' +@read +@write +@transaction +@connection +publish -@admin >/dev/null
+redis-cli -p "$REDIS" HSET module/edge1/routes/bench url "http://127.0.0.1:$BACKEND" host bench.test >/dev/null
+REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_PASSWORD=edge-pw "$NSCORE" edge --module-id edge1 --http "127.0.0.1:$EH" --https "127.0.0.1:$ES" \
+  --state-dir "$WORK/edge-state" --log-level warning ${NSCORE_ARGS:-} 2>"$WORK/edge.log" &
+ES_PID=$!; pids+=($ES_PID); wait_port "$ES"
+for _ in $(seq 50); do redis-cli -p "$REDIS" get module/edge1/public_key | grep -q . && break; sleep 0.1; done
+jq_string() { python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
+printf '{"certificate": %s, "key": %s}' "$(jq_string "$WORK/cert.pem")" "$(jq_string "$WORK/key.pem")" \
+  | REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_PASSWORD=edge-pw MODULE_ID=edge1 "$NSCORE" edge upload-certificate --state-dir "$WORK/edge-state" >/dev/null
+for _ in $(seq 50); do curl -s --cacert "$WORK/cert.pem" --resolve "bench.test:$ES:127.0.0.1" "https://bench.test:$ES/" >/dev/null && break; sleep 0.1; done
+
+rss_mb() { local t=0; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status"))); done; awk -v k="$t" 'BEGIN{printf "%.1f", k/1024}'; }
+keepalive() {  # URL PID → "req/s p50 p99 rss"
+  local url=$1 pid=$2 out rss
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: bench.test" "$url" >"$WORK/wrk.out" 2>&1 &
+  local w=$!
+  sleep $((DURATION / 2))
+  rss="-"; [[ $pid != 0 ]] && rss=$(rss_mb "$pid")
+  wait $w
+  out=$(cat "$WORK/wrk.out")
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+  p50=$(awk '$1=="50%"{print $2}' <<<"$out"); p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+  echo "$rps $p50 $p99 $rss"
+}
+handshakes() {  # PORT → new connections per second
+  # "N connections in S real seconds, …": N / S (S is whole seconds; the runs are long enough).
+  openssl s_time -connect "127.0.0.1:$1" -new -time "$DURATION" 2>/dev/null | awk '/real seconds/{printf "%.0f\n", $1/$4}' | tail -1
+}
+echo "nscore edge benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(nginx -v 2>&1 | awk -F/ '{print "nginx "$2}'), $(haproxy -v | head -1 | awk '{print $1" "$3}'), $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}')"
+echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency (keep-alive); openssl s_time -new -time $DURATION (new TLS connection per request)"
+printf "\n%-22s %12s %10s %10s %10s %14s\n" target "req/s" p50 p99 "RSS MB" "handshakes/s"
+read -r r50 a b c <<<"$(keepalive "http://127.0.0.1:$BACKEND/" 0)"; printf "%-22s %12s %10s %10s %10s %14s\n" "backend direct (http)" "$r50" "$a" "$b" "-" "-"
+declare -A RPS HS
+for entry in "nscore edge:$ES:$ES_PID" "nginx tls:$NG:$NG_PID" "haproxy tls:$HA:$HA_PID"; do
+  IFS=: read -r name port pid <<<"$entry"
+  read -r rps p50 p99 rss <<<"$(keepalive "https://127.0.0.1:$port/" "$pid")"
+  hs=$(handshakes "$port")
+  RPS[$name]=$rps; HS[$name]=$hs
+  printf "%-22s %12s %10s %10s %10s %14s\n" "$name" "$rps" "$p50" "$p99" "$rss" "$hs"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.3f", a/b; else print "-" }'; }
+echo
+echo "nscore ÷ nginx: keep-alive $(ratio "${RPS[nscore edge]}" "${RPS[nginx tls]}"), handshakes $(ratio "${HS[nscore edge]}" "${HS[nginx tls]}"); ÷ haproxy: keep-alive $(ratio "${RPS[nscore edge]}" "${RPS[haproxy tls]}"), handshakes $(ratio "${HS[nscore edge]}" "${HS[haproxy tls]}")"
+echo "Bars (issue 6): keep-alive >= 0.8x nginx and >= 1.0x haproxy; handshakes/s >= 0.8x nginx; RSS <= 60 MB under the keep-alive load."
