@@ -52,7 +52,12 @@ private final class Backend: @unchecked Sendable {
                     context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                     return
                 }
-                let text = "\(head.method) \(head.uri)\n" + head.headers.map { "\($0.name.lowercased()): \($0.value)" }.joined(separator: "\n") + "\nbody-bytes: \(bytes)\n"
+                if head.uri == "/close-soon" {
+                    // Answers keep-alive, then closes the idle connection, as a backend's idle timeout does.
+                    let channel = context.channel
+                    context.eventLoop.scheduleTask(in: .milliseconds(50)) { channel.close(promise: nil) }
+                }
+                let text = "\(head.method) \(head.uri)\npeer: \(context.channel.remoteAddress?.port ?? 0)\n" + head.headers.map { "\($0.name.lowercased()): \($0.value)" }.joined(separator: "\n") + "\nbody-bytes: \(bytes)\n"
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-type": "text/plain"]))), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -134,6 +139,24 @@ struct ProxyTests {
             #expect(smuggle.hasPrefix("HTTP/1.1 400"), "\(smuggle)")
             let injected = try rawExchange(port: port, send: "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", until: { $0.contains("\r\n\r\n") })
             #expect(injected.hasPrefix("HTTP/1.1 400"), "\(injected)")
+        }
+    }
+
+    @Test("keep-alive to the backend: consecutive requests reuse one backend connection; one the backend closed while idle is not reused")
+    func backendPool() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]]) { port, _ in
+            // One client connection (one event loop, whose pool is used), several requests.
+            func peers(_ paths: [String]) async throws -> [String] {
+                let out = try await curl(paths.flatMap { ["-H", "Host: any.test", "http://127.0.0.1:\(port)\($0)"] }).output
+                return out.split(separator: "\n").filter { $0.hasPrefix("peer: ") }.map(String.init)
+            }
+            func peer(_ path: String) async throws -> String? { try await peers([path]).first }
+            let three = try await peers(["/a", "/b", "/c"])
+            #expect(three.count == 3 && Set(three).count == 1, "one pooled backend connection: \(three)")
+            let closing = try await peer("/close-soon")
+            try await Task.sleep(for: .milliseconds(200))
+            let after = try await peer("/d")
+            #expect(after != nil && after != closing, "a new connection after the backend closed the idle one")
         }
     }
 }

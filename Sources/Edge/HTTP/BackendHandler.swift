@@ -5,12 +5,21 @@ import NIOHTTP1
 /// client side (same event loop) and reports the backend's writability.
 final class BackendHandler: ChannelInboundHandler, @unchecked Sendable {  // its channel's loop only
     typealias InboundIn = HTTPClientResponsePart
-    private weak var proxy: ProxyHandler?
+    /// The client side being served; nil while the connection waits in the pool.
+    weak var proxy: ProxyHandler?
+    private let pool: BackendPool
 
-    init(proxy: ProxyHandler) { self.proxy = proxy }
+    init(proxy: ProxyHandler, pool: BackendPool) {
+        self.proxy = proxy
+        self.pool = pool
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        proxy?.backendRead(unwrapInboundIn(data))
+        guard let proxy else {
+            context.close(promise: nil)  // a response nobody asked for, while idle
+            return
+        }
+        proxy.backendRead(unwrapInboundIn(data))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { proxy?.backendReadComplete() }
@@ -21,7 +30,7 @@ final class BackendHandler: ChannelInboundHandler, @unchecked Sendable {  // its
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        proxy?.backendClosed(context.channel)
+        if let proxy { proxy.backendClosed(context.channel) } else { pool.remove(context.channel) }
         context.fireChannelInactive()
     }
 

@@ -53,6 +53,15 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
     private var responseStarted = false
     private var responseTimer: Scheduled<Void>?
     private var access = AccessRecord()
+    /// The backend of the current request (for the pool) and whether it came from the pool.
+    private var backendKey: BackendPool.Key?
+    private var reused = false
+    /// The request as sent, while it can still be sent again on a fresh connection
+    /// (a pooled connection the backend closed before answering; requests without a body only).
+    private var retryParts: [HTTPClientRequestPart]?
+    private var requestEnded = false
+    private var backendKeepAlive = false
+    private var currentRoute: Route?
 
     init(settings: ProxySettings) { self.settings = settings }
 
@@ -69,6 +78,12 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
     }
 
     private func forward(_ part: HTTPClientRequestPart) {
+        switch part {
+        case .body: retryParts = nil
+        case .end: requestEnded = true
+        case .head: break
+        }
+        if retryParts != nil { retryParts!.append(part) }
         switch state {
         case .connecting(var parts):
             parts.append(part)
@@ -112,16 +127,28 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor)
         headers.replaceOrAdd(name: "x-forwarded-proto", value: settings.tls ? "https" : "http")
         headers.replaceOrAdd(name: "x-forwarded-host", value: host)
-        headers.replaceOrAdd(name: "connection", value: "close")
         let backendHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: route.backendPath(for: head.uri), headers: headers)
         state = .connecting([.head(backendHead)])
+        requestEnded = false
+        retryParts = [.head(backendHead)]
+        currentRoute = route
         connect(route, context)
     }
 
-    private func connect(_ route: Route, _ context: ChannelHandlerContext) {
+    private func connect(_ route: Route, _ context: ChannelHandlerContext, fresh: Bool = false) {
         let loop = context.eventLoop
         let backend = route.backend
-        let handler = BackendHandler(proxy: self)
+        let pool = BackendPool.of(loop)
+        let key = BackendPool.Key(host: backend.host, port: backend.port, tls: backend.tls, skipVerify: route.skipCertVerify)
+        backendKey = key
+        if !fresh, let channel = pool.take(key), let handler = try? channel.pipeline.syncOperations.handler(type: BackendHandler.self) {
+            handler.proxy = self
+            reused = true
+            attach(channel, context)
+            return
+        }
+        reused = false
+        let handler = BackendHandler(proxy: self, pool: pool)
         let skipVerify = route.skipCertVerify
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         ClientBootstrap(group: loop)
@@ -149,23 +176,33 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
                 context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
                 switch result {
                 case .success(let channel):
-                    guard case .connecting(let parts) = state else { channel.close(promise: nil); return }
-                    for part in parts { channel.write(part, promise: nil) }
-                    channel.flush()
-                    state = .forwarding(channel)
-                    let timeout = settings.responseTimeout
-                    responseTimer = loop.scheduleTask(in: timeout) { [self] in
-                        guard !responseStarted, case .forwarding(let c) = state, c === channel else { return }
-                        settings.logger.warning("backend timed out", metadata: ["backend": "\(backend.host):\(backend.port)", "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
-                        state = .discarding
-                        channel.close(promise: nil)
-                        respond(.gatewayTimeout, "The application did not answer in time.")
-                    }
+                    attach(channel, context)
                 case .failure(let error):
                     settings.logger.warning("backend unreachable", metadata: ["backend": "\(backend.host):\(backend.port)", "error": "\(error)"])
                     respond(.badGateway, "The application is not reachable.")
                 }
             }
+    }
+
+    /// Sends the waiting request parts on `channel` and starts the response timer.
+    private func attach(_ channel: any Channel, _ context: ChannelHandlerContext) {
+        guard case .connecting(let parts) = state else {
+            channel.close(promise: nil)
+            return
+        }
+        for part in parts { channel.write(part, promise: nil) }
+        channel.flush()
+        state = .forwarding(channel)
+        let timeout = settings.responseTimeout
+        let backend = backendKey.map { "\($0.host):\($0.port)" } ?? "?"
+        responseTimer?.cancel()
+        responseTimer = context.eventLoop.scheduleTask(in: timeout) { [self] in
+            guard !responseStarted, case .forwarding(let c) = state, c === channel else { return }
+            settings.logger.warning("backend timed out", metadata: ["backend": "\(backend)", "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
+            state = .discarding
+            channel.close(promise: nil)
+            respond(.gatewayTimeout, "The application did not answer in time.")
+        }
     }
 
     /// An edge-made response; the request's remaining parts are dropped.
@@ -199,6 +236,7 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         switch part {
         case .head(var head):
             responseStarted = true
+            backendKeepAlive = head.isKeepAlive
             responseTimer?.cancel()
             for name in ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"] { head.headers.remove(name: name) }
             if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
@@ -213,7 +251,16 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
             let finished = state
             state = .idle
             access.finish(settings.accessLogger)
-            if case .forwarding(let backend) = finished { backend.close(promise: nil) }
+            if case .forwarding(let backend) = finished {
+                // Back to the pool when both sides kept the connection reusable; else closed.
+                if backendKeepAlive, requestEnded, let key = backendKey,
+                   let handler = try? backend.pipeline.syncOperations.handler(type: BackendHandler.self) {
+                    handler.proxy = nil
+                    BackendPool.of(context.eventLoop).give(backend, key)
+                } else {
+                    backend.close(promise: nil)
+                }
+            }
             let keepAlive = self.keepAlive
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in
                 if !keepAlive { context.close(promise: nil) }
@@ -238,6 +285,13 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
 
     func backendClosed(_ channel: any Channel) {
         guard case .forwarding(let current) = state, current === channel else { return }
+        // A pooled connection the backend had closed: send the (bodiless) request again on a new one.
+        if reused, !responseStarted, let parts = retryParts, requestEnded, let route = currentRoute, let context {
+            settings.logger.debug("pooled backend connection was closed; retrying on a new one")
+            state = .connecting(parts)
+            connect(route, context, fresh: true)
+            return
+        }
         state = .discarding
         if responseStarted {
             access.finish(settings.accessLogger, note: "backend closed mid-response")
