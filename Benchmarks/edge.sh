@@ -25,7 +25,7 @@ done
 source "$HERE/common.sh"
 WORK=$(mktemp -d /tmp/nscore-edge-bench.XXXXXX)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; [[ -n ${KEEP:-} ]] || rm -rf "$WORK"; }
 trap cleanup EXIT
 BACKEND=$(free_port); NG=$(free_port); HA=$(free_port); REDIS=$(free_port); EH=$(free_port); ES=$(free_port)
 
