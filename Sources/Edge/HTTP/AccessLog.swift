@@ -2,7 +2,30 @@ import Logging
 import Metrics
 import NIOCore
 
-/// One request's line in the access log and its metrics per route.
+/// The metrics of one route, made once per route table (not per request).
+final class RouteMetrics: Sendable {
+    /// By status class: 0xx (none) … 5xx.
+    private let requests: [Counter]
+    private let latency: Timer
+    private let bytes: Counter
+
+    init(route: String) {
+        requests = (0...5).map { Counter(label: "nscore_edge_requests_total", dimensions: [("route", route), ("status", "\($0)xx")]) }
+        latency = Timer(label: "nscore_edge_request_seconds", dimensions: [("route", route)])
+        bytes = Counter(label: "nscore_edge_response_bytes_total", dimensions: [("route", route)])
+    }
+
+    func record(status: Int, micros: Int64, bytes count: Int) {
+        requests[min(max(status / 100, 0), 5)].increment()
+        latency.recordMicroseconds(micros)
+        bytes.increment(by: count)
+    }
+
+    /// Responses the edge makes itself (no route).
+    static let edgeMade = RouteMetrics(route: "-")
+}
+
+/// One request's line in the access log.
 struct AccessRecord {
     var started = NIODeadline.now()
     var client = ""
@@ -11,16 +34,14 @@ struct AccessRecord {
     var path = ""
     /// The route's instance, or `-` when the edge answered itself.
     var route = "-"
+    var metrics = RouteMetrics.edgeMade
     var status = 0
     var bytes = 0
 
     /// Writes the line (`client host method path status bytes duration route`) and counts the request.
     func finish(_ logger: Logger, note: String? = nil) {
         let micros = (NIODeadline.now() - started).nanoseconds / 1000
-        let ms = "\(micros / 1000).\(String(micros % 1000 / 100))"
-        logger.info("\(client) \(host) \(method) \(path) \(status) \(bytes) \(ms)ms \(route)\(note.map { " (\($0))" } ?? "")")
-        Counter(label: "nscore_edge_requests_total", dimensions: [("route", route), ("status", "\(status / 100)xx")]).increment()
-        Timer(label: "nscore_edge_request_seconds", dimensions: [("route", route)]).recordMicroseconds(micros)
-        Counter(label: "nscore_edge_response_bytes_total", dimensions: [("route", route)]).increment(by: bytes)
+        logger.info("\(client) \(host) \(method) \(path) \(status) \(bytes) \(micros / 1000).\(micros % 1000 / 100)ms \(route)\(note.map { " (\($0))" } ?? "")")
+        metrics.record(status: status, micros: micros, bytes: bytes)
     }
 }

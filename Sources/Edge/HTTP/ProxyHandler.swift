@@ -109,11 +109,13 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         access = AccessRecord(client: context.channel.remoteAddress?.ipAddress ?? "-", host: host.isEmpty ? "-" : host,
                               method: head.method.rawValue, path: head.uri)
         guard !host.isEmpty else { return respond(.badRequest, "The request has no Host header.") }
-        guard let route = settings.routes.withLockedValue({ $0 }).match(host: host, path: head.uri) else {
+        let table = settings.routes.withLockedValue { $0 }
+        guard let route = table.match(host: host, path: head.uri) else {
             return respond(.notFound, "No route for this host and path.")
         }
         let client = context.channel.remoteAddress?.ipAddress ?? ""
         access.route = route.instance
+        access.metrics = table.metrics[route.instance] ?? .edgeMade
         if !route.ipAllowlist.isEmpty, !route.ipAllowlist.contains(where: { $0.contains(client) }) {
             return respond(.forbidden, "Your address may not use this route.")
         }

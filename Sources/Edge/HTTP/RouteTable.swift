@@ -1,8 +1,11 @@
 /// The routes in matching order: higher priority first, then longer path, then instance name.
 public struct RouteTable: Sendable {
     public let routes: [Route]
+    /// Made with the table, so a request only looks its route's up.
+    let metrics: [String: RouteMetrics]
 
     public init(_ routes: [Route]) {
+        metrics = Dictionary(routes.map { ($0.instance, RouteMetrics(route: $0.instance)) }, uniquingKeysWith: { a, _ in a })
         self.routes = routes.sorted { a, b in
             if a.priority != b.priority { return a.priority > b.priority }
             let la = a.path?.count ?? 0, lb = b.path?.count ?? 0

@@ -6,7 +6,6 @@ public import NIOCore
 public import RESP
 import Secrets
 public import ServiceLifecycle
-import Synchronization
 
 /// Settings of `nscore edge`.
 public struct EdgeConfiguration: Sendable {
@@ -42,7 +41,6 @@ public final class EdgeService: Service, Sendable {
     private let routes = NIOLockedValueBox(RouteTable([]))
     public let certificates = CertificateStore()
     private let reloads: ReloadQueue
-    private let listeners = Mutex<[Listener]>([])
 
     /// Loads (or makes) the edge's key pair; nothing listens until ``run()``.
     public init(configuration: EdgeConfiguration, group: any EventLoopGroup, logger: Logger) throws {
@@ -109,7 +107,6 @@ public final class EdgeService: Service, Sendable {
         https.tls = true
         let started = [try await EdgeListeners.startHTTP(configuration.http, settings: http, group: group, logger: logger),
                        try await EdgeListeners.startHTTPS(configuration.https, store: certificates, settings: https, group: group, logger: logger)]
-        listeners.withLock { $0 = started }
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await self.reloads.run { try await self.reloadNow() } }
             reloads.request("start")
@@ -132,7 +129,4 @@ public final class EdgeService: Service, Sendable {
         await redis.close()
         logger.info("stopped")
     }
-
-    /// The bound addresses (HTTP, HTTPS), once running.
-    public var addresses: [SocketAddress] { listeners.withLock { $0.compactMap(\.localAddress) } }
 }
