@@ -52,6 +52,13 @@ private final class Backend: @unchecked Sendable {
                     context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                     return
                 }
+                if head.uri == "/cut" {
+                    // Promises 1000 bytes, sends 10, vanishes.
+                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "1000"]))), promise: nil)
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "0123456789")))), promise: nil)
+                    context.close(promise: nil)
+                    return
+                }
                 if head.uri == "/close-soon" {
                     // Answers keep-alive, then closes the idle connection, as a backend's idle timeout does.
                     let channel = context.channel
@@ -109,7 +116,7 @@ struct ProxyTests {
         }
     }
 
-    @Test("backend down is 502, a backend that does not answer is 504")
+    @Test("backend down is 502, a backend that does not answer is 504, one that vanishes mid-response cuts only that client")
     func failures() async throws {
         let closed = freePort()
         try await withEdge([["instance": "down", "url": "http://127.0.0.1:\(closed)", "host": "down.test"],
@@ -118,6 +125,11 @@ struct ProxyTests {
             #expect(down.output == "502")
             let slow = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: slow.test", "http://127.0.0.1:\(port)/slow"])
             #expect(slow.output == "504")
+            // A backend that vanishes mid-response: the client's connection is closed, not left with a short body taken as whole.
+            let cut = try await curl(["-o", "/dev/null", "-H", "Host: slow.test", "http://127.0.0.1:\(port)/cut"])
+            #expect(cut.status == 18, "curl: partial file — \(cut.output)")
+            let next = try await curl(["-H", "Host: slow.test", "http://127.0.0.1:\(port)/after"])
+            #expect(next.output.hasPrefix("GET /after\n"), "the edge keeps serving: \(next.output)")
         }
     }
 
