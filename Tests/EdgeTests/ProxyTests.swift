@@ -133,7 +133,7 @@ struct ProxyTests {
         }
     }
 
-    @Test("bodies stream both ways (64 MiB each), memory stays flat; conflicting Content-Length/Transfer-Encoding and CR/LF in the request line are 400")
+    @Test("bodies stream both ways (64 MiB each), memory stays flat; conflicting Content-Length/Transfer-Encoding, CR/LF in the request line and a 200 KB header are refused")
     func streamingAndBadRequests() async throws {
         try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]]) { port, _ in
             let dir = try makeTempDirectory(prefix: "nscore-edge")
@@ -149,6 +149,9 @@ struct ProxyTests {
             let smuggle = try rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                                           until: { $0.contains("\r\n\r\n") })
             #expect(smuggle.hasPrefix("HTTP/1.1 400"), "\(smuggle)")
+            let huge = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "x", count: 200_000) + "\r\n\r\n",
+                                       until: { $0.contains("\r\n\r\n") })
+            #expect(huge.hasPrefix("HTTP/1.1 4"), "a 200 KB header is refused, not buffered: \(huge.prefix(80))")
             let injected = try rawExchange(port: port, send: "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", until: { $0.contains("\r\n\r\n") })
             #expect(injected.hasPrefix("HTTP/1.1 400"), "\(injected)")
         }
