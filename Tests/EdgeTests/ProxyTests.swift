@@ -133,18 +133,17 @@ struct ProxyTests {
         }
     }
 
-    @Test("bodies stream both ways (64 MiB each), memory stays flat; conflicting Content-Length/Transfer-Encoding, CR/LF in the request line and a 200 KB header are refused")
+    @Test("bodies stream both ways (64 MiB each); conflicting Content-Length/Transfer-Encoding, CR/LF in the request line and a 200 KB header are refused")
     func streamingAndBadRequests() async throws {
         try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]]) { port, _ in
             let dir = try makeTempDirectory(prefix: "nscore-edge")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             _ = try await runCommandOffPool("/bin/sh", ["-c", "head -c 67108864 /dev/zero > \(dir)/up"])
-            let rssBefore = residentKB()
             let up = try await curl(["--data-binary", "@\(dir)/up", "-H", "Host: any.test", "http://127.0.0.1:\(port)/upload"])
             #expect(up.output.contains("body-bytes: 67108864"), "\(up.output.suffix(200))")
             let down = try await curl(["-o", "/dev/null", "-w", "%{size_download}", "-H", "Host: any.test", "http://127.0.0.1:\(port)/big?n=67108864"])
             #expect(down.output == "67108864")
-            #expect(residentKB() - rssBefore < 48 * 1024, "streamed, not buffered: RSS grew \(residentKB() - rssBefore) KiB")
+            // (The edge's peak memory during a large transfer is checked on the nscore edge process, EdgeCommandTests.)
 
             let smuggle = try rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                                           until: { $0.contains("\r\n\r\n") })
@@ -174,10 +173,4 @@ struct ProxyTests {
             #expect(after != nil && after != closing, "a new connection after the backend closed the idle one")
         }
     }
-}
-
-/// This process's resident memory in KiB.
-private func residentKB() -> Int {
-    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-    return status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
 }
