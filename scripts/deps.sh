@@ -14,6 +14,7 @@ packages=(
   python3-venv                                           # the test venv with redis-py (a real client for resp-proxy tests)
   python3-nacl                                           # PyNaCl: sealed boxes made by nscore open with it, and the reverse
   docker-registry skopeo umoci                           # module images: a local registry, pull and unpack without a daemon
+  pebble                                                 # ACME test CA (+ pebble-challtestsrv) for the edge's ACME tests
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx libnginx-mod-stream time python3-venv wrk)

@@ -3,8 +3,12 @@ import CSodium
 /// Standard base64 (RFC 4648 §4, with padding) through libsodium.
 public enum Base64 {
     /// `bytes` as base64 text.
-    public static func encode(_ bytes: [UInt8]) -> String {
-        let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
+    public static func encode(_ bytes: [UInt8]) -> String { encode(bytes, variant: Int32(sodium_base64_VARIANT_ORIGINAL)) }
+
+    /// `bytes` as unpadded base64url (RFC 4648 §5), as JOSE/ACME want it.
+    public static func encodeURL(_ bytes: [UInt8]) -> String { encode(bytes, variant: Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING)) }
+
+    private static func encode(_ bytes: [UInt8], variant: Int32) -> String {
         let size = sodium_base64_encoded_len(bytes.count, variant)
         var out = [CChar](repeating: 0, count: size)
         bytes.withUnsafeBufferPointer { b in

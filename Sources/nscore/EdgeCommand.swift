@@ -17,7 +17,10 @@ struct EdgeRunCommand: AsyncParsableCommand {
             name, one-level wildcard, then the default — a self-signed one made at first start and \
             kept). Requests are routed by host and path (priority host+path, host, path, then the \
             longer path), bodies stream both ways; no route 404, backend down 502, no answer 504. \
-            REDIS_ADDRESS, REDIS_REPLICA_ADDRESS, REDIS_PASSWORD as for the agent; REDIS_USER \
+            ACME: certificates asked for with set-certificate and for routes with lets_encrypt are \
+            obtained over HTTP-01 (answered on --http) from the server of set-acme-server, renewed \
+            with a third of their lifetime left; failures retry with backoff and show in \
+            list-certificates. REDIS_ADDRESS, REDIS_REPLICA_ADDRESS, REDIS_PASSWORD as for the agent; REDIS_USER \
             defaults to module/<edge id>.
 
             Example: nscore edge --module-id traefik1 --http 0.0.0.0:80 --https 0.0.0.0:443
@@ -41,6 +44,15 @@ struct EdgeRunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a backend may take to start answering (then 504).", valueName: "seconds"))
     var responseTimeout: Double = 60
 
+    @Option(help: ArgumentHelp("A PEM CA bundle trusted for the ACME server besides the system CAs (a test CA such as pebble's).", valueName: "file"))
+    var acmeCaFile: String?
+
+    @Option(help: ArgumentHelp("Seconds between looks at every ACME certificate's remaining lifetime (±10 % jitter).", valueName: "seconds"))
+    var acmeCheckInterval: Double = 12 * 3600
+
+    @Option(help: ArgumentHelp("Seconds before the first retry of a failed ACME order; doubled per failure up to 6 h.", valueName: "seconds"))
+    var acmeRetry: Double = 60
+
     @Option(help: ArgumentHelp("KEY=VALUE file with the REDIS_* variables, NODE_ID, MODULE_ID.", valueName: "file"))
     var envFile: String?
 
@@ -51,6 +63,7 @@ struct EdgeRunCommand: AsyncParsableCommand {
         let (id, settings) = try moduleRedis(explicit: moduleID, env: env, clientName: "edge",
                                              missing: "the edge needs its module id: --module-id traefik1 (or MODULE_ID)")
         guard responseTimeout > 0 else { throw ValidationError("--response-timeout must be positive") }
+        guard acmeCheckInterval >= 1, acmeRetry >= 0.1 else { throw ValidationError("--acme-check-interval must be ≥ 1 s and --acme-retry ≥ 0.1 s") }
         let node = try nodeID ?? env["NODE_ID"].map { text in
             guard let n = Int(text) else { throw ValidationError("NODE_ID=\(text) is not a number") }
             return n
@@ -61,6 +74,9 @@ struct EdgeRunCommand: AsyncParsableCommand {
         var configuration = EdgeConfiguration(edgeID: id, nodeID: node, http: try listen(http, "--http"), https: try listen(https, "--https"),
                                               stateDirectory: stateDir ?? env["STATE_DIRECTORY"] ?? "/var/lib/nscore-edge", redis: settings)
         configuration.responseTimeout = TimeAmount(seconds: responseTimeout)
+        configuration.acme.caFile = acmeCaFile
+        configuration.acme.checkInterval = .seconds(acmeCheckInterval)
+        configuration.acme.retryInitial = .seconds(acmeRetry)
         try await common.run(label: "nscore.edge") { group, logger in
             [try EdgeService(configuration: configuration, group: group, logger: logger)]
         }

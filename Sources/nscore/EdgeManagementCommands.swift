@@ -23,9 +23,12 @@ struct EdgeCommand: AsyncParsableCommand {
 
               echo '{"instance":"mail1","url":"http://127.0.0.1:9000","host":"mail.example.org"}' | nscore edge set-route
               jq -n --rawfile c cert.pem --rawfile k key.pem '{certificate:$c,key:$k}' | nscore edge upload-certificate
+              echo '{"url":"https://acme-staging-v02.api.letsencrypt.org/directory","email":"admin@example.org"}' | nscore edge set-acme-server
+              echo '{"fqdn":"mail.example.org","sync":true}' | nscore edge set-certificate
             """,
         subcommands: [EdgeRunCommand.self, SetRoute.self, GetRoute.self, DeleteRoute.self, ListRoutes.self,
-                      UploadCertificate.self, GetCertificate.self, ListCertificates.self, DeleteCertificate.self],
+                      UploadCertificate.self, GetCertificate.self, ListCertificates.self, DeleteCertificate.self,
+                      SetCertificate.self, SetAcmeServer.self, GetAcmeServer.self],
         defaultSubcommand: EdgeRunCommand.self)
 }
 
@@ -140,4 +143,25 @@ struct DeleteCertificate: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "delete-certificate", abstract: "Delete a certificate: {\"name\"}.")
     @OptionGroup var options: EdgeManagementOptions
     static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.deleteCertificate(input) }
+}
+
+struct SetCertificate: EdgeManagementStep {
+    static let configuration = CommandConfiguration(
+        commandName: "set-certificate",
+        abstract: "Ask the running edge for an ACME certificate: {\"fqdn\", \"sync\"?, \"renew\"?, \"timeout\"?}.",
+        discussion: "sync waits for the outcome (exit 1 with the CA's error when it failed); renew obtains a new certificate now.")
+    @OptionGroup var options: EdgeManagementOptions
+    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setCertificate(input) }
+}
+
+struct SetAcmeServer: EdgeManagementStep {
+    static let configuration = CommandConfiguration(commandName: "set-acme-server", abstract: "Set the ACME directory and contact: {\"url\": https URL, \"email\"?}.")
+    @OptionGroup var options: EdgeManagementOptions
+    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setAcmeServer(input) }
+}
+
+struct GetAcmeServer: EdgeManagementStep {
+    static let configuration = CommandConfiguration(commandName: "get-acme-server", abstract: "Print the ACME directory and contact (Let's Encrypt production until set).")
+    @OptionGroup var options: EdgeManagementOptions
+    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.getAcmeServer() }
 }

@@ -17,6 +17,8 @@ public struct ProxySettings: Sendable {
     public var logger: Logger
     /// One line per request: client, host, method, path, status, bytes, duration, route.
     public var accessLogger: Logger
+    /// HTTP-01 answers, served before any route (the plain HTTP listener only).
+    public var challenges: ACMEChallenges?
 
     public init(routes: NIOLockedValueBox<RouteTable>, tls: Bool, logger: Logger) {
         self.routes = routes
@@ -109,6 +111,10 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         access = AccessRecord(client: context.channel.remoteAddress?.ipAddress ?? "-", host: host.isEmpty ? "-" : host,
                               method: head.method.rawValue, path: head.uri)
         guard !host.isEmpty else { return respond(.badRequest, "The request has no Host header.") }
+        if !settings.tls, let answer = settings.challenges?.answer(path: head.uri) {
+            access.route = "acme-challenge"
+            return respond(.ok, body: ByteBuffer(string: answer), contentType: "text/plain")
+        }
         let table = settings.routes.withLockedValue { $0 }
         guard let route = table.match(host: host, path: head.uri) else {
             return respond(.notFound, "No route for this host and path.")
@@ -209,14 +215,18 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
 
     /// An edge-made response; the request's remaining parts are dropped.
     private func respond(_ status: HTTPResponseStatus, _ detail: String, extra: [(String, String)] = []) {
+        respond(status, body: ErrorPage.body(status, detail), extra: extra)
+    }
+
+    private func respond(_ status: HTTPResponseStatus, body: ByteBuffer, contentType: String = "text/html; charset=utf-8",
+                         extra: [(String, String)] = []) {
         guard let context else { return }
         state = .discarding
-        let body = ErrorPage.body(status, detail)
         access.status = Int(status.code)
         access.bytes = body.readableBytes
         access.finish(settings.accessLogger)
         context.write(wrapOutboundOut(.head(ErrorPage.head(status, version: requestVersion, bodyLength: body.readableBytes,
-                                                            keepAlive: keepAlive, extra: extra))), promise: nil)
+                                                            keepAlive: keepAlive, contentType: contentType, extra: extra))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         finishResponse(context)
     }

@@ -30,11 +30,13 @@ public struct EdgeManagement<Client: RedisCommandSending & Sendable>: Sendable {
     public let redis: Client
     public let edgeID: String
     public let certificates: CertificateRepository<Client>
+    public let acme: ACMEStore<Client>
 
     public init(redis: Client, edgeID: String, certificates: CertificateRepository<Client>) {
         self.redis = redis
         self.edgeID = edgeID
         self.certificates = certificates
+        acme = ACMEStore(redis: redis, edgeID: edgeID)
     }
 
     private var routesPrefix: String { "module/\(edgeID)/routes/" }
@@ -127,15 +129,90 @@ public struct EdgeManagement<Client: RedisCommandSending & Sendable>: Sendable {
         return .object([("name", .string(name)), ("names", .array(certificate.names.map { .string($0) })), ("status", .string(certificate.status()))])
     }
 
-    /// `list-certificates` → name, names, not_after, status (valid/expiring/expired), custom.
+    /// `list-certificates` → name, names, not_after, status (valid/expiring/expired), custom; and for
+    /// names asked of ACME, `acme` (state, error, failures, next_attempt) — a requested name without a
+    /// certificate yet is listed with status `pending` or `failed`.
     public func listCertificates() async throws(ManagementError) -> JSONValue {
-        let all: [(name: String, names: [String], notValidAfter: Date, status: String, custom: Bool)]
-        do { all = try await certificates.list() } catch { throw ManagementError(exitCode: 1, field: "-", value: .null, message: "\(error)") }
-        return .array(all.map { c -> JSONValue in
-            .object([("name", .string(c.name)), ("names", .array(c.names.map { .string($0) })),
-                     ("not_after", .number(c.notValidAfter.timeIntervalSince1970.rounded())), ("status", .string(c.status)),
-                     ("custom", .bool(c.custom))])
-        })
+        let all: [StoredCertificate]
+        var statuses: [(String, ACMEStatus)] = []
+        do {
+            all = try await certificates.list()
+            for name in try await acme.requests() { if let s = try await acme.status(name) { statuses.append((name, s)) } }
+        } catch { throw ManagementError(exitCode: 1, field: "-", value: .null, message: "\(error)") }
+        func acmeObject(_ s: ACMEStatus) -> JSONValue {
+            .object([("state", .string(s.state)), ("error", s.error.map { .string($0) } ?? .null), ("failures", .number(Double(s.failures))),
+                     ("next_attempt", s.nextAttempt.map { .number($0.timeIntervalSince1970.rounded()) } ?? .null)])
+        }
+        var out: [JSONValue] = all.map { c in
+            var members: [(name: String, value: JSONValue)] = [
+                ("name", .string(c.name)), ("names", .array(c.names.map { .string($0) })),
+                ("not_after", .number(c.notValidAfter.timeIntervalSince1970.rounded())), ("status", .string(c.status)), ("custom", .bool(c.custom))]
+            if !c.custom, let s = statuses.first(where: { $0.0 == c.name })?.1 { members.append(("acme", acmeObject(s))) }
+            return .object(members)
+        }
+        for (name, s) in statuses where !all.contains(where: { $0.name == name && !$0.custom }) {
+            out.append(.object([("name", .string(name)), ("names", .array([.string(name)])), ("not_after", .null),
+                                ("status", .string(s.state == "failed" ? "failed" : "pending")), ("custom", .bool(false)), ("acme", acmeObject(s))]))
+        }
+        return .array(out)
+    }
+
+    /// `set-certificate {"fqdn", "sync"?, "renew"?, "timeout"?}`: asks the running edge to obtain (or,
+    /// with `renew`, renew now) a certificate for `fqdn` from the ACME server; with `sync` waits up to
+    /// `timeout` seconds (default 120) for the outcome and fails (exit 1) when the CA refused.
+    public func setCertificate(_ input: JSONValue) async throws(ManagementError) -> JSONValue {
+        let fqdn = try string(input, "fqdn").lowercased()
+        let labels = fqdn.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") } }),
+              fqdn.count <= 253 else {
+            throw ManagementError(exitCode: 2, field: "fqdn", value: input["fqdn"] ?? .null,
+                                  message: "a fully qualified host name (letters, digits, -; no wildcard: HTTP-01 cannot prove one)")
+        }
+        let sync = input["sync"] == .bool(true), renew = input["renew"] == .bool(true)
+        var timeout = 120.0
+        if case .number(let t)? = input["timeout"], t > 0 { timeout = t }
+        let asked = Date()
+        do { try await acme.request(fqdn, renew: renew) } catch { throw redisFailure(error) }
+        guard sync else { return .object([("fqdn", .string(fqdn)), ("state", .string("pending"))]) }
+        let deadline = asked.addingTimeInterval(timeout)
+        while Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(250))
+            let status: ACMEStatus?
+            do { status = try await acme.status(fqdn) } catch { throw redisFailure(error) }
+            guard let status, status.updated > asked, !status.renew || status.state == "failed" else { continue }
+            if status.state == "valid" { return .object([("fqdn", .string(fqdn)), ("state", .string("valid"))]) }
+            if status.state == "failed" {
+                throw ManagementError(exitCode: 1, field: "fqdn", value: .string(fqdn), message: status.error ?? "the ACME server refused")
+            }
+        }
+        throw ManagementError(exitCode: 1, field: "fqdn", value: .string(fqdn),
+                              message: "no outcome within \(Int(timeout)) s: is the edge running? (the request stays queued)")
+    }
+
+    /// `set-acme-server {"url", "email"?}`: the ACME directory (https) and the account's contact.
+    public func setAcmeServer(_ input: JSONValue) async throws(ManagementError) -> JSONValue {
+        let url = try string(input, "url")
+        guard url.hasPrefix("https://"), url.count > 8, !url.contains(" ") else {
+            throw ManagementError(exitCode: 2, field: "url", value: .string(url), message: "an https:// ACME directory URL")
+        }
+        var email: String?
+        if case .string(let e)? = input["email"], !e.isEmpty {
+            let parts = e.split(separator: "@")
+            guard parts.count == 2, parts[1].contains("."), !e.contains(" ") else {
+                throw ManagementError(exitCode: 2, field: "email", value: .string(e), message: "an e-mail address")
+            }
+            email = e
+        }
+        do { try await acme.setServer(directory: url, email: email) } catch { throw redisFailure(error) }
+        return try await getAcmeServer()
+    }
+
+    /// `get-acme-server` → {"url", "email"} (Let's Encrypt production until set).
+    public func getAcmeServer() async throws(ManagementError) -> JSONValue {
+        do {
+            let server = try await acme.server()
+            return .object([("url", .string(server.directory)), ("email", server.email.map { .string($0) } ?? .null)])
+        } catch { throw redisFailure(error) }
     }
 
     /// `get-certificate {"name"}` → the chain and its private key (opened with the edge's secret key).
@@ -151,7 +228,11 @@ public struct EdgeManagement<Client: RedisCommandSending & Sendable>: Sendable {
     public func deleteCertificate(_ input: JSONValue) async throws(ManagementError) -> JSONValue {
         let name = try string(input, "name")
         let deleted: Bool
-        do { deleted = try await certificates.delete(name) } catch { throw ManagementError(exitCode: 1, field: "name", value: .string(name), message: "\(error)") }
+        do {
+            let requested = try await acme.requests().contains(name)
+            try await acme.forget(name)  // else the edge would obtain it again
+            deleted = try await certificates.delete(name) || requested
+        } catch { throw ManagementError(exitCode: 1, field: "name", value: .string(name), message: "\(error)") }
         guard deleted else { throw ManagementError(exitCode: 2, field: "name", value: .string(name), message: "no certificate \(name)") }
         return .object([("name", .string(name)), ("deleted", .bool(true))])
     }

@@ -18,6 +18,7 @@ public struct EdgeConfiguration: Sendable {
     public var redis: RedisSettings
     public var responseTimeout: TimeAmount = .seconds(60)
     public var drainTimeout: Duration = .seconds(10)
+    public var acme = ACMESettings()
 
     public init(edgeID: String, nodeID: Int, http: ListenAddress, https: ListenAddress, stateDirectory: String, redis: RedisSettings) {
         self.edgeID = edgeID
@@ -41,6 +42,8 @@ public final class EdgeService: Service, Sendable {
     private let routes = NIOLockedValueBox(RouteTable([]))
     public let certificates = CertificateStore()
     private let reloads: ReloadQueue
+    private let challenges = ACMEChallenges()
+    private let acme: ACMEManager<RedisRoutingClient>
 
     /// Loads (or makes) the edge's key pair; nothing listens until ``run()``.
     public init(configuration: EdgeConfiguration, group: any EventLoopGroup, logger: Logger) throws {
@@ -58,6 +61,9 @@ public final class EdgeService: Service, Sendable {
             logger.notice("made the edge's key pair in \(keyFile)")
         }
         reloads = ReloadQueue(label: "routes and certificates", logger: logger)
+        acme = try ACMEManager(store: ACMEStore(redis: redis, edgeID: configuration.edgeID),
+                               repository: CertificateRepository(redis: redis, edgeID: configuration.edgeID, nodeID: configuration.nodeID, keys: keys),
+                               keys: keys, challenges: challenges, routes: routes, settings: configuration.acme, group: group, logger: logger)
     }
 
     private var repository: CertificateRepository<RedisRoutingClient> {
@@ -105,16 +111,21 @@ public final class EdgeService: Service, Sendable {
         http.responseTimeout = configuration.responseTimeout
         var https = http
         https.tls = true
+        http.challenges = challenges
         let started = [try await EdgeListeners.startHTTP(configuration.http, settings: http, group: group, logger: logger),
                        try await EdgeListeners.startHTTPS(configuration.https, store: certificates, settings: https, group: group, logger: logger)]
         await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await self.reloads.run { try await self.reloadNow() } }
+            // Routes name the hosts that want ACME certificates: the manager looks after each load.
+            tasks.addTask { await self.reloads.run({ try await self.reloadNow() }, loaded: { self.acme.wake() }) }
             reloads.request("start")
             let edge = configuration.edgeID
             tasks.addTask {
-                await self.redis.follow(channels: ["module/\(edge)/event/routes-changed", "module/\(edge)/event/certificate-changed"],
-                                        logger: self.logger) { self.reloads.request($0) }
+                await self.redis.follow(channels: ["module/\(edge)/event/routes-changed", "module/\(edge)/event/certificate-changed",
+                                                   "module/\(edge)/event/acme-changed"], logger: self.logger) { channel in
+                    if channel.hasSuffix("/acme-changed") { self.acme.wake() } else { self.reloads.request(channel) }
+                }
             }
+            tasks.addTask { await self.acme.run() }
             tasks.addTask { await SystemdWatchdog.run() }
             SystemdNotifier.ready(status: "listening on \(started.compactMap(\.localAddress).map { "\($0)" }.joined(separator: ", "))")
             try? await gracefulShutdown()

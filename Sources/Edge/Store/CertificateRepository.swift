@@ -90,8 +90,8 @@ public struct CertificateRepository<Client: RedisCommandSending & Sendable>: Sen
     }
 
     /// Name, host names, validity and status of every stored certificate (no key is opened).
-    public func list() async throws(EdgeStoreError) -> [(name: String, names: [String], notValidAfter: Date, status: String, custom: Bool)] {
-        var out: [(name: String, names: [String], notValidAfter: Date, status: String, custom: Bool)] = []
+    public func list() async throws(EdgeStoreError) -> [StoredCertificate] {
+        var out: [StoredCertificate] = []
         do {
             var keys: [String] = []
             for try await key in redis.scan(match: prefix + "*") { keys.append(key) }
@@ -99,9 +99,8 @@ public struct CertificateRepository<Client: RedisCommandSending & Sendable>: Sen
                 let fields = try await redis.hgetall(key)
                 guard let pem = fields["cert"].flatMap({ Base64.decode($0) }),
                       let summary = EdgeCertificate.summary(chainPEM: String(decoding: pem, as: UTF8.self)) else { continue }
-                out.append((String(key.dropFirst(prefix.count)), summary.names, summary.notValidAfter,
-                            EdgeCertificate.status(notValidBefore: summary.notValidBefore, notValidAfter: summary.notValidAfter),
-                            fields["custom"] == "true"))
+                out.append(StoredCertificate(name: String(key.dropFirst(prefix.count)), names: summary.names, notValidBefore: summary.notValidBefore,
+                                             notValidAfter: summary.notValidAfter, custom: fields["custom"] == "true"))
             }
         } catch { throw .redis("\(error)") }
         return out
@@ -112,6 +111,19 @@ public struct CertificateRepository<Client: RedisCommandSending & Sendable>: Sen
                                         ("names", .array(names.map { .string($0) }))])
         do { _ = try await redis.publish("module/\(edgeID)/event/certificate-changed", payload.serialized) } catch { throw .redis("\(error)") }
     }
+}
+
+/// What ``CertificateRepository/list()`` tells of one certificate.
+public struct StoredCertificate: Sendable {
+    public var name: String
+    public var names: [String]
+    public var notValidBefore: Date
+    public var notValidAfter: Date
+    /// Uploaded (true) or made/obtained by the edge.
+    public var custom: Bool
+
+    /// `valid`, `expiring` (< 30 days left) or `expired`.
+    public var status: String { EdgeCertificate.status(notValidBefore: notValidBefore, notValidAfter: notValidAfter) }
 }
 
 /// Why the certificate store in Redis could not be read or written.

@@ -1,0 +1,129 @@
+import Foundation
+import NetTestSupport
+import RESP
+import Testing
+
+/// The edge's ACME client against Debian's pebble (pebble-challtestsrv answering every name with
+/// 127.0.0.1, HTTP-01 validation sent to the edge's HTTP port), with a third of pebble's nonces rejected.
+@Suite("nscore edge ACME (pebble)", .serialized, .timeLimit(.minutes(3)))
+struct ACMETests {
+    private func start() async throws -> (EdgeHarness, PebbleServer) {
+        let h = try await EdgeHarness(start: false)
+        let pebble = try await PebbleServer(httpPort: h.httpPort, nonceReject: 30)
+        try await h.startEdge(["--acme-ca-file", pebble.caFile, "--acme-retry", "1"])
+        let set = try await h.manage("set-acme-server", #"{"url": "\#(pebble.directoryURL)", "email": "admin@example.org"}"#)
+        #expect(set.status == 0, "\(set.output)")
+        return (h, pebble)
+    }
+
+    private func served(_ h: EdgeHarness, _ name: String, _ field: String) async throws -> String {
+        try await runCommandOffPool("/bin/sh", ["-c", "echo | openssl s_client -connect 127.0.0.1:\(h.httpsPort) -servername \(name) 2>/dev/null | openssl x509 -noout -\(field)"]).output
+    }
+
+    @Test("set-certificate obtains a certificate over HTTP-01, served by SNI, chaining to pebble's root; renew replaces it; no private key in Redis in clear")
+    func issuanceAndRenewal() async throws {
+        let (h, pebble) = try await start()
+        do {
+            let obtained = try await h.manage("set-certificate", #"{"fqdn": "demo.test", "sync": true, "timeout": 60}"#)
+            #expect(obtained.status == 0 && obtained.output.contains("\"valid\""), "\(obtained.output)\n\(h.log)")
+            #expect(try await served(h, "demo.test", "subject").contains("CN = demo.test"))
+            #expect(try await served(h, "demo.test", "issuer").contains("Pebble Intermediate"))
+            // The served chain verifies against the root pebble publishes.
+            try (try await pebble.root()).write(toFile: h.root + "/pebble-root.pem", atomically: true, encoding: .utf8)
+            let verify = try await runCommandOffPool("/bin/sh", ["-c", "echo | openssl s_client -connect 127.0.0.1:\(h.httpsPort) -servername demo.test -showcerts -verify_return_error -CAfile \(h.root)/pebble-root.pem -verify_hostname demo.test 2>&1 | grep -E 'Verify return code'"])
+            #expect(verify.output.contains("Verify return code: 0 (ok)"), "\(verify.output)")
+            #expect(h.log.contains("/.well-known/acme-challenge/"), "the CA's validation went through the edge's HTTP listener")
+
+            let list = try await h.manage("list-certificates", "")
+            #expect(list.output.contains("\"demo.test\"") && list.output.contains("\"state\": \"valid\""), "\(list.output)")
+
+            let before = try await served(h, "demo.test", "serial")
+            let renewed = try await h.manage("set-certificate", #"{"fqdn": "demo.test", "sync": true, "renew": true, "timeout": 60}"#)
+            #expect(renewed.status == 0, "\(renewed.output)")
+            let after = try await served(h, "demo.test", "serial")
+            #expect(before.hasPrefix("serial=") && after.hasPrefix("serial=") && before != after, "\(before) → \(after)")
+
+            // Account key and certificate keys are sealed: no PEM private key in any value.
+            var clear: [String] = []
+            var keys: [String] = []
+            for try await key in h.admin.scan(match: "*") { keys.append(key) }
+            #expect(keys.contains("module/edge1/acme/account") && keys.contains("module/edge1/certificate/demo.test"))
+            for key in keys {
+                let values: [String] = switch try await h.admin.command(["TYPE", key]).value.string {
+                case "hash": Array(try await h.admin.hgetall(key).values)
+                case "string": [try await h.admin.get(key) ?? ""]
+                default: []
+                }
+                let decoded = values.map { v in Data(base64Encoded: v).map { String(decoding: $0, as: UTF8.self) } ?? v }
+                if (values + decoded).contains(where: { $0.contains("PRIVATE KEY") }) { clear.append(key) }
+            }
+            #expect(clear.isEmpty, "private key in clear under \(clear)")
+            #expect(try await h.admin.hget("module/edge1/acme/account", "key_sealed")?.hasPrefix("sealed:v1:") == true)
+        } catch { Issue.record("\(error)\n\(h.log)") }
+        await pebble.close()
+        await h.close()
+    }
+
+    @Test("ACME server down: set-certificate fails with a clear error, retries back off (1, 2, 4 s…), list-certificates shows it; pebble back (accounts forgotten) → registered again and obtained")
+    func serverDown() async throws {
+        let (h, pebble) = try await start()
+        do {
+            let first = try await h.manage("set-certificate", #"{"fqdn": "up.test", "sync": true, "timeout": 60}"#)
+            #expect(first.status == 0, "\(first.output)")
+            await pebble.stop()
+            let failed = try await h.manage("set-certificate", #"{"fqdn": "down.test", "sync": true, "timeout": 20}"#)
+            #expect(failed.status == 1 && failed.output.isEmpty, "\(failed)")
+            let logged = await waitFor(timeout: .seconds(15)) { h.log.components(separatedBy: "cannot obtain a certificate for down.test").count > 3 }
+            #expect(logged, "\(h.log)")
+            #expect(h.log.contains("cannot reach the ACME server at https://localhost:\(pebble.port)"))
+            // Attempts back off: each gap longer than the one before (jitter ±10 %).
+            let times = h.log.split(separator: "\n").filter { $0.contains("cannot obtain a certificate for down.test") }
+                .compactMap { ISO8601DateFormatter.withFraction.date(from: String($0.prefix(24))) }
+            let gaps = zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) }
+            #expect(gaps.count >= 2 && zip(gaps.dropFirst(), gaps).allSatisfy { $0 > $1 * 1.4 }, "gaps \(gaps)")
+            let list = try await h.manage("list-certificates", "")
+            #expect(list.output.contains("\"status\": \"failed\"") && list.output.contains("cannot reach the ACME server"), "\(list.output)")
+
+            try await pebble.start()
+            let obtained = await waitFor(timeout: .seconds(30)) { h.log.contains("obtained a certificate for down.test") }
+            #expect(obtained, "\(h.log)")
+            #expect(try await served(h, "down.test", "subject").contains("CN = down.test"))
+            // The new pebble knew no account: accountDoesNotExist → registered again with the same key.
+            #expect(h.log.components(separatedBy: "ACME account registered").count == 3, "\(h.log)")
+        } catch { Issue.record("\(error)\n\(h.log)") }
+        await pebble.close()
+        await h.close()
+    }
+
+    @Test("a route with lets_encrypt gets its certificate without set-certificate; invalid set-certificate and set-acme-server input exit 2 with the error array")
+    func routeAndValidation() async throws {
+        let (h, pebble) = try await start()
+        do {
+            let route = try await h.manage("set-route", #"{"instance": "app1", "url": "http://127.0.0.1:\#(h.backendPort)", "host": "app.test", "lets_encrypt": true}"#)
+            #expect(route.status == 0, "\(route.output)")
+            let obtained = await waitFor(timeout: .seconds(30)) { h.log.contains("obtained a certificate for app.test") }
+            #expect(obtained, "\(h.log)")
+            let body = try await h.curl(["--resolve", "app.test:\(h.httpsPort):127.0.0.1", "https://app.test:\(h.httpsPort)/index.html"])
+            #expect(body.contains("hello from the backend"))
+
+            for (command, input, field) in [("set-certificate", #"{"fqdn": "*.wild.test"}"#, "fqdn"), ("set-certificate", #"{"fqdn": "bad_name"}"#, "fqdn"),
+                                            ("set-acme-server", #"{"url": "http://insecure.example/dir"}"#, "url"),
+                                            ("set-acme-server", #"{"url": "https://ok.example/dir", "email": "nobody"}"#, "email")] {
+                let refused = try await h.manage(command, input)
+                #expect(refused.status == 2 && refused.output.contains("\"field\":\"\(field)\""), "\(command) \(input): \(refused)")
+            }
+            let server = try await h.manage("get-acme-server", "")
+            #expect(server.output.contains(pebble.directoryURL), "\(server.output)")
+        } catch { Issue.record("\(error)\n\(h.log)") }
+        await pebble.close()
+        await h.close()
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFraction: ISO8601DateFormatter {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }
+}
