@@ -17,14 +17,15 @@ public final class PebbleServer: @unchecked Sendable {
     public var directoryURL: String { "https://localhost:\(port)/dir" }
     public var caFile: String { ca.caCertificate }
 
-    public init(httpPort: Int, nonceReject: Int = 5) async throws {
+    /// - Parameter validity: lifetime of issued certificates in seconds (pebble's default: 5 years).
+    public init(httpPort: Int, nonceReject: Int = 5, validity: Int? = nil) async throws {
         directory = try makeTempDirectory(prefix: "nscore-pebble")
         ca = try TestCA(name: "pebble-https-ca")
         self.nonceReject = nonceReject
         let config = """
             {"pebble": {"listenAddress": "127.0.0.1:\(port)", "managementListenAddress": "127.0.0.1:\(managementPort)",
              "certificate": "\(ca.serverCertificate)", "privateKey": "\(ca.serverKey)", "httpPort": \(httpPort), "tlsPort": \(freePort()),
-             "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+             "ocspResponderURL": "", "externalAccountBindingRequired": false\(validity.map { ", \"certificateValidityPeriod\": \($0)" } ?? "")}}
             """
         try config.write(toFile: directory + "/pebble.json", atomically: true, encoding: .utf8)
         dns = try ExternalProcess("/usr/bin/pebble-challtestsrv",

@@ -7,9 +7,9 @@ import Testing
 /// 127.0.0.1, HTTP-01 validation sent to the edge's HTTP port), with a third of pebble's nonces rejected.
 @Suite("nscore edge ACME (pebble)", .serialized, .timeLimit(.minutes(3)))
 struct ACMETests {
-    private func start() async throws -> (EdgeHarness, PebbleServer) {
+    private func start(validity: Int? = nil) async throws -> (EdgeHarness, PebbleServer) {
         let h = try await EdgeHarness(start: false)
-        let pebble = try await PebbleServer(httpPort: h.httpPort, nonceReject: 30)
+        let pebble = try await PebbleServer(httpPort: h.httpPort, nonceReject: 30, validity: validity)
         try await h.startEdge(["--acme-ca-file", pebble.caFile, "--acme-retry", "1"])
         let set = try await h.manage("set-acme-server", #"{"url": "\#(pebble.directoryURL)", "email": "admin@example.org"}"#)
         #expect(set.status == 0, "\(set.output)")
@@ -114,6 +114,28 @@ struct ACMETests {
             }
             let server = try await h.manage("get-acme-server", "")
             #expect(server.output.contains(pebble.directoryURL), "\(server.output)")
+        } catch { Issue.record("\(error)\n\(h.log)") }
+        await pebble.close()
+        await h.close()
+    }
+}
+
+extension ACMETests {
+    @Test("a certificate is renewed by itself once a third of its lifetime is left (pebble issuing 15 s certificates)")
+    func automaticRenewal() async throws {
+        let (h, pebble) = try await start(validity: 15)
+        do {
+            let obtained = try await h.manage("set-certificate", #"{"fqdn": "short.test", "sync": true, "timeout": 30}"#)
+            #expect(obtained.status == 0, "\(obtained.output)")
+            let first = try await served(h, "short.test", "serial")
+            let renewed = await waitFor(timeout: .seconds(20)) { h.log.components(separatedBy: "obtained a certificate for short.test").count == 3 }
+            #expect(renewed, "\(h.log)")
+            let second = try await served(h, "short.test", "serial")
+            #expect(first != second, "\(first) → \(second)")
+            // Not before the two-thirds mark: the two issuances are ~10 s apart, not back to back.
+            let times = h.log.split(separator: "\n").filter { $0.contains("obtained a certificate for short.test") }
+                .compactMap { ISO8601DateFormatter.withFraction.date(from: String($0.prefix(24))) }
+            #expect(times.count == 2 && times[1].timeIntervalSince(times[0]) > 7, "\(times)")
         } catch { Issue.record("\(error)\n\(h.log)") }
         await pebble.close()
         await h.close()
