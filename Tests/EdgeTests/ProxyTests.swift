@@ -79,16 +79,25 @@ private func curl(_ args: [String]) async throws -> (status: Int32, output: Stri
 
 @Suite("Edge: HTTP routing to real backends (curl)", .timeLimit(.minutes(2)))
 struct ProxyTests {
-    private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60),
+    /// - Parameter tls: the HTTPS listener (self-signed `localhost`, ALPN h2 and http/1.1) instead of plain HTTP.
+    private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60), tls: Bool = false,
                           _ body: (Int, Backend) async throws -> Void) async throws {
         let backend = try await Backend()
         let table = NIOLockedValueBox(RouteTable(try routes.map { r in
             try Route(fields: r.mapValues { $0.replacingOccurrences(of: "BACKEND", with: "127.0.0.1:\(backend.port)") })
         }))
-        var settings = ProxySettings(routes: table, tls: false, logger: Logger(label: "test.edge"))
+        var settings = ProxySettings(routes: table, tls: tls, logger: Logger(label: "test.edge"))
         settings.responseTimeout = responseTimeout
-        let listener = try await EdgeListeners.startHTTP(.bind(try Endpoint(parsing: "127.0.0.1:0")), settings: settings,
-                                                         group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.edge"))
+        let address = ListenAddress.bind(try Endpoint(parsing: "127.0.0.1:0"))
+        let listener: Listener
+        if tls {
+            let store = CertificateStore()
+            try store.replace(with: [], default: try SelfSigned.make(names: ["localhost"]))
+            listener = try await EdgeListeners.startHTTPS(address, store: store, settings: settings, group: MultiThreadedEventLoopGroup.singleton,
+                                                          logger: Logger(label: "test.edge"))
+        } else {
+            listener = try await EdgeListeners.startHTTP(address, settings: settings, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.edge"))
+        }
         let port = listener.localAddress!.port!
         do { try await body(port, backend) } catch { await listener.drain(deadline: .milliseconds(200)); await backend.close(); throw error }
         await listener.drain(deadline: .milliseconds(200))
@@ -153,6 +162,32 @@ struct ProxyTests {
             #expect(huge.hasPrefix("HTTP/1.1 4"), "a 200 KB header is refused, not buffered: \(huge.prefix(80))")
             let injected = try rawExchange(port: port, send: "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", until: { $0.contains("\r\n\r\n") })
             #expect(injected.hasPrefix("HTTP/1.1 400"), "\(injected)")
+        }
+    }
+
+    @Test("HTTP/2 by ALPN: h2 negotiated; GET, a 16 MiB upload and download and a 404 as streams of one connection, in parallel; an HTTP/1.1 client on the same port still served")
+    func http2() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "host": "localhost"]], tls: true) { port, _ in
+            let dir = try makeTempDirectory(prefix: "nscore-edge")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            _ = try await runCommandOffPool("/bin/sh", ["-c", "head -c 16777216 /dev/zero > \(dir)/up"])
+            let base = "https://localhost:\(port)"
+            let one = try await curl(["-k", "--http2", "-w", "\n%{http_version}", "\(base)/hello"])
+            #expect(one.output.hasSuffix("\n2") && one.output.contains("GET /hello") && one.output.contains("x-forwarded-proto: https"), "\(one.output)")
+            let up = try await curl(["-k", "--http2", "--data-binary", "@\(dir)/up", "\(base)/upload"])
+            #expect(up.output.contains("body-bytes: 16777216"), "\(up.output.suffix(200))")
+            // Four requests multiplexed on one connection: curl counts one connect in all.
+            let parallel = try await runCommandOffPool("/bin/sh", ["-c", "curl -sk --http2 --parallel -w '%{http_version} %{http_code} %{size_download} %{num_connects}\\n' "
+                + "-o /dev/null \(base)/big?n=16777216 -o /dev/null \(base)/a -o /dev/null \(base)/b -o /dev/null \(base)/c 2>/dev/null"])
+            let lines = parallel.output.split(separator: "\n").map(String.init)
+            #expect(lines.count == 4 && lines.allSatisfy { $0.hasPrefix("2 200 ") }, "\(parallel.output)")
+            #expect(lines.contains { $0.hasPrefix("2 200 16777216") }, "\(parallel.output)")
+            let connects: [String] = lines.map { line in String(line.split(separator: " ").last ?? "") }
+            #expect(connects.filter { $0 == "1" }.count == 1, "one connection for all streams: \(parallel.output)")
+            let missing = try await curl(["-k", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "https://127.0.0.1:\(port)/"])
+            #expect(missing.output == "2 404", "\(missing.output)")
+            let old = try await curl(["-k", "--http1.1", "-w", "\n%{http_version}", "\(base)/old"])
+            #expect(old.output.hasSuffix("\n1.1") && old.output.contains("GET /old"), "\(old.output)")
         }
     }
 

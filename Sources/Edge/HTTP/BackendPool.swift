@@ -35,6 +35,8 @@ final class BackendPool: @unchecked Sendable {  // one per event loop, used on i
         guard channel.isActive else { return }
         var list = idle[key] ?? []
         guard list.count < Self.maxIdlePerBackend else { channel.close(promise: nil); return }
+        // The last client may have paused its reads (backpressure): an idle connection must read, to see the backend close it.
+        channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         list.append((channel, .now()))
         idle[key] = list
     }

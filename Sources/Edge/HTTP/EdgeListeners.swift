@@ -2,6 +2,7 @@ public import Logging
 public import Net
 public import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOSSL
 
 /// The edge's HTTP and HTTPS listeners on Net: NIO's HTTP/1.1 server pipeline
@@ -20,17 +21,31 @@ public enum EdgeListeners {
         }
     }
 
-    /// HTTPS (`--https`): TLS from `store` (SNI per handshake), then as HTTP.
+    /// HTTPS (`--https`): TLS from `store` (SNI per handshake), then HTTP/2 when the client offers
+    /// `h2` by ALPN (each stream proxied as one HTTP/1.1 exchange to the backend), else HTTP/1.1.
     public static func startHTTPS(_ address: ListenAddress, store: CertificateStore, settings: ProxySettings,
                                   group: any EventLoopGroup, logger: Logger) async throws -> Listener {
-        let context = try NIOSSLContext(configuration: try store.serverConfiguration())
+        let context = try NIOSSLContext(configuration: try store.serverConfiguration(applicationProtocols: ["h2", "http/1.1"]))
         return try await Listener.start(ListenerConfiguration(name: "edge-https", address: address, idleTimeout: .seconds(120)),
                                         group: group, logger: logger) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                try channel.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
+            do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
+                return channel.eventLoop.makeFailedFuture(error)
             }
+            return channel.configureHTTP2SecureUpgrade(
+                h2ChannelConfigurator: { connection in
+                    connection.configureHTTP2Pipeline(mode: .server) { stream in
+                        stream.eventLoop.makeCompletedFuture {
+                            try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                            try stream.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
+                        }
+                    }.map { _ in }
+                },
+                http1ChannelConfigurator: { connection in
+                    connection.eventLoop.makeCompletedFuture {
+                        try connection.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try connection.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
+                    }
+                })
         }
     }
 }

@@ -104,7 +104,8 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
     }
 
     private func start(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        keepAlive = head.isKeepAlive
+        // An HTTP/2 stream ends with its response; the connection stays (no Connection header there).
+        keepAlive = head.isKeepAlive || head.version.major >= 2
         requestVersion = head.version
         responseStarted = false
         let host = head.headers["host"].first ?? ""
@@ -158,7 +159,7 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         reused = false
         let handler = BackendHandler(proxy: self, pool: pool)
         let skipVerify = route.skipCertVerify
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        setClientReading(false, context)
         ClientBootstrap(group: loop)
             .connectTimeout(settings.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -181,7 +182,7 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
                     if case .success(let c) = result { c.close(promise: nil) }
                     return
                 }
-                context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                self.setClientReading(true, context)
                 switch result {
                 case .success(let channel):
                     attach(channel, context)
@@ -201,6 +202,8 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         for part in parts { channel.write(part, promise: nil) }
         channel.flush()
         state = .forwarding(channel)
+        // Backpressure starts from this client's state, not from the pooled connection's last user.
+        channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
         let timeout = settings.responseTimeout
         let backend = backendKey.map { "\($0.host):\($0.port)" } ?? "?"
         responseTimer?.cancel()
@@ -263,6 +266,8 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
             let finished = state
             state = .idle
             access.finish(settings.accessLogger)
+            // A backend that could not take more body paused this client: its next request must be read.
+            setClientReading(true, context)
             if case .forwarding(let backend) = finished {
                 // Back to the pool when both sides kept the connection reusable; else closed.
                 if backendKeepAlive, requestEnded, let key = backendKey,
@@ -284,7 +289,14 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
 
     func backendWritabilityChanged(_ writable: Bool) {
         // The backend cannot take more request body: stop reading the client.
-        context?.channel.setOption(ChannelOptions.autoRead, value: writable).whenComplete { _ in }
+        if let context { setClientReading(writable, context) }
+    }
+
+    /// Pauses or resumes reading the client. An HTTP/2 stream channel does not read again by itself
+    /// when autoRead is turned back on (a socket channel does): hence the explicit read.
+    private func setClientReading(_ on: Bool, _ context: ChannelHandlerContext) {
+        context.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
+        if on { context.read() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
