@@ -15,6 +15,7 @@ packages=(
   python3-nacl                                           # PyNaCl: sealed boxes made by nscore open with it, and the reverse
   docker-registry skopeo umoci                           # module images: a local registry, pull and unpack without a daemon
   pebble                                                 # ACME test CA (+ pebble-challtestsrv) for the edge's ACME tests
+  python3-websockets                                     # a real websocket server and client for the edge's pass-through test
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx libnginx-mod-stream time python3-venv wrk)

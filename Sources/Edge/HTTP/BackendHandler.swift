@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// The backend side of one proxied request: hands response parts to the
 /// client side (same event loop) and reports the backend's writability.
-final class BackendHandler: ChannelInboundHandler, @unchecked Sendable {  // its channel's loop only
+final class BackendHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {  // its channel's loop only
     typealias InboundIn = HTTPClientResponsePart
     /// The client side being served; nil while the connection waits in the pool.
     weak var proxy: ProxyHandler?

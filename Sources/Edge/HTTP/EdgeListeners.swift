@@ -5,9 +5,10 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOSSL
 
-/// The edge's HTTP and HTTPS listeners on Net: NIO's HTTP/1.1 server pipeline
+/// The edge's HTTP and HTTPS listeners on Net: NIO's HTTP/1.1 server handlers
 /// (keep-alive, pipelining in order, 400 on malformed requests — conflicting
-/// Content-Length/Transfer-Encoding included) in front of ``ProxyHandler``.
+/// Content-Length/Transfer-Encoding included; see ``UpgradeTunnel``) in front
+/// of ``ProxyHandler``.
 public enum EdgeListeners {
     /// Plain HTTP (`--http`): routes, `http2https` redirects.
     public static func startHTTP(_ address: ListenAddress, settings: ProxySettings, group: any EventLoopGroup,
@@ -15,7 +16,7 @@ public enum EdgeListeners {
         try await Listener.start(ListenerConfiguration(name: "edge-http", address: address, idleTimeout: .seconds(120)),
                                  group: group, logger: logger) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try UpgradeTunnel.addServerHandlers(to: channel.pipeline.syncOperations)
                 try channel.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
             }
         }
@@ -42,7 +43,7 @@ public enum EdgeListeners {
                 },
                 http1ChannelConfigurator: { connection in
                     connection.eventLoop.makeCompletedFuture {
-                        try connection.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try UpgradeTunnel.addServerHandlers(to: connection.pipeline.syncOperations)
                         try connection.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
                     }
                 })

@@ -33,7 +33,7 @@ public struct ProxySettings: Sendable {
 /// One client connection of the edge (after NIO's HTTP/1.1 server pipeline,
 /// which serialises pipelined requests): routes each request, streams it to a
 /// new backend connection and the response back, both ways with backpressure.
-final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its channel's loop only
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {  // its channel's loop only
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -64,6 +64,9 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
     private var requestEnded = false
     private var backendKeepAlive = false
     private var currentRoute: Route?
+    /// The request asked to switch protocols (websocket): a fresh backend connection, a tunnel after a 101.
+    private var upgradeRequested = false
+    private var upgraded = false
 
     init(settings: ProxySettings) { self.settings = settings }
 
@@ -131,7 +134,10 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
             return respond(.permanentRedirect, "Moved to <a href=\"\(location)\">HTTPS</a>.", extra: [("location", location)])
         }
         var headers = head.headers
-        for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"] { headers.remove(name: name) }
+        upgradeRequested = UpgradeTunnel.isUpgrade(head)
+        upgraded = false
+        for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer"] { headers.remove(name: name) }
+        if upgradeRequested { headers.add(name: "connection", value: "upgrade") } else { headers.remove(name: "upgrade") }
         let forwardedFor = (head.headers["x-forwarded-for"].first.map { $0 + ", " } ?? "") + client
         headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor)
         headers.replaceOrAdd(name: "x-forwarded-proto", value: settings.tls ? "https" : "http")
@@ -141,7 +147,7 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
         requestEnded = false
         retryParts = [.head(backendHead)]
         currentRoute = route
-        connect(route, context)
+        connect(route, context, fresh: upgradeRequested)
     }
 
     private func connect(_ route: Route, _ context: ChannelHandlerContext, fresh: Bool = false) {
@@ -171,7 +177,7 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
                         let ssl = try NIOSSLContext(configuration: tls)
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: skipVerify ? nil : backend.host))
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -253,8 +259,11 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
             responseStarted = true
             backendKeepAlive = head.isKeepAlive
             responseTimer?.cancel()
-            for name in ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"] { head.headers.remove(name: name) }
-            if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            upgraded = upgradeRequested && head.status == .switchingProtocols
+            for name in ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"] where !upgraded || name != "upgrade" {
+                head.headers.remove(name: name)
+            }
+            if upgraded { head.headers.add(name: "connection", value: "upgrade") } else if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
             head.version = requestVersion
             access.status = Int(head.status.code)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -266,6 +275,9 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
             let finished = state
             state = .idle
             access.finish(settings.accessLogger)
+            if upgraded, case .forwarding(let backend) = finished {
+                return tunnel(backend, context)
+            }
             // A backend that could not take more body paused this client: its next request must be read.
             setClientReading(true, context)
             if case .forwarding(let backend) = finished {
@@ -282,6 +294,16 @@ final class ProxyHandler: ChannelDuplexHandler, @unchecked Sendable {  // its ch
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in
                 if !keepAlive { context.close(promise: nil) }
             }
+        }
+    }
+
+    /// After the 101: the client and the backend connection become one byte relay.
+    private func tunnel(_ backend: any Channel, _ context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        do { try UpgradeTunnel.start(client: context, backend: backend) } catch {
+            settings.logger.warning("cannot switch the connection to a tunnel", metadata: ["error": "\(error)"])
+            backend.close(promise: nil)
+            context.close(promise: nil)
         }
     }
 
