@@ -86,7 +86,7 @@ ES_PID=$!; pids+=($ES_PID); wait_port "$ES"
 for _ in $(seq 50); do redis-cli -p "$REDIS" get module/edge1/public_key | grep -q . && break; sleep 0.1; done
 jq_string() { python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
 printf '{"certificate": %s, "key": %s}' "$(jq_string "$WORK/cert.pem")" "$(jq_string "$WORK/key.pem")" \
-  | REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_PASSWORD=edge-pw MODULE_ID=edge1 "$NSCORE" edge upload-certificate --state-dir "$WORK/edge-state" >/dev/null
+  | REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_PASSWORD=edge-pw MODULE_ID=edge1 "$NSCORE" edge upload-certificate --allow-self-signed --state-dir "$WORK/edge-state" >/dev/null
 for _ in $(seq 50); do curl -s --cacert "$WORK/cert.pem" --resolve "bench.test:$ES:127.0.0.1" "https://bench.test:$ES/" >/dev/null && break; sleep 0.1; done
 
 rss_mb() { local t=0; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status"))); done; awk -v k="$t" 'BEGIN{printf "%.1f", k/1024}'; }

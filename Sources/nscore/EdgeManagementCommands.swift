@@ -54,7 +54,10 @@ protocol EdgeManagementStep: AsyncParsableCommand {
 }
 
 extension EdgeManagementStep {
-    func run() async throws {
+    func run() async throws { try await runStep(Self.perform) }
+
+    /// Reads the JSON input, connects to Redis, runs `perform`, prints its JSON (or the error array and exits 2–7).
+    func runStep(_ perform: (EdgeManagement<RedisRoutingClient>, JSONValue) async throws(ManagementError) -> JSONValue) async throws {
         let env = try daemonEnvironment(envFile: options.envFile)
         let (id, settings) = try moduleRedis(explicit: options.moduleID, env: env, clientName: "nscore-edge",
                                              missing: "the edge's module id is needed: --module-id traefik1 (or MODULE_ID)")
@@ -78,7 +81,7 @@ extension EdgeManagementStep {
         }
         let repository = CertificateRepository(redis: redis, edgeID: id, nodeID: node, publicKey: publicKey, keys: keys)
         do {
-            let output = try await Self.perform(EdgeManagement(redis: redis, edgeID: id, certificates: repository), input)
+            let output = try await perform(EdgeManagement(redis: redis, edgeID: id, certificates: repository), input)
             await redis.close()
             StandardOutput.write(output.prettySerialized + "\n")
         } catch {
@@ -122,8 +125,18 @@ struct ListRoutes: EdgeManagementStep {
 }
 
 struct UploadCertificate: EdgeManagementStep {
-    static let configuration = CommandConfiguration(commandName: "upload-certificate", abstract: "Store a certificate: {\"certificate\": PEM chain, \"key\": PEM, \"name\"?}.")
+    static let configuration = CommandConfiguration(
+        commandName: "upload-certificate",
+        abstract: "Store a certificate: {\"certificate\": PEM chain, \"key\": PEM, \"name\"?, \"allow_self_signed\"?}.",
+        discussion: "The chain must lead to a system CA (/etc/ssl/certs); --allow-self-signed (or \"allow_self_signed\": true) also accepts one that ends in the upload itself.")
     @OptionGroup var options: EdgeManagementOptions
+    @Flag(help: "Accept a chain whose root is in the upload itself (a self-signed certificate or a private CA).")
+    var allowSelfSigned = false
+
+    func run() async throws {
+        let allow = allowSelfSigned
+        try await runStep { m, input throws(ManagementError) in try await m.uploadCertificate(input, allowSelfSigned: allow) }
+    }
     static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.uploadCertificate(input) }
 }
 

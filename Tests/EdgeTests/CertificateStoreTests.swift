@@ -35,6 +35,26 @@ struct CertificateStoreTests {
         #expect(cert.chainPEM.components(separatedBy: "BEGIN CERTIFICATE").count == 3)
     }
 
+    @Test("chain verification: a private CA's chain is untrusted (7) against the system CAs; with allowSelfSigned it verifies when the CA is in the upload, not without it; a self-signed certificate likewise")
+    func chainVerification() async throws {
+        let ca = try TestCA()
+        let leaf = try String(contentsOfFile: ca.serverCertificate, encoding: .utf8)
+        let caPEM = try String(contentsOfFile: ca.caCertificate, encoding: .utf8)
+        let key = try String(contentsOfFile: ca.serverKey, encoding: .utf8)
+        let withCA = try EdgeCertificate(chainPEM: leaf + caPEM, keyPEM: key, custom: true)
+        let alone = try EdgeCertificate(chainPEM: leaf, keyPEM: key, custom: true)
+        func code(_ c: EdgeCertificate, _ allow: Bool) async -> Int32 {
+            do { try await c.verifyChain(allowSelfSigned: allow); return 0 } catch { return error.exitCode }
+        }
+        #expect(await code(withCA, false) == 7)
+        #expect(await code(withCA, true) == 0)
+        #expect(await code(alone, true) == 7, "the CA is not in the upload")
+        let selfSigned = try SelfSigned.make(names: ["self.test"])
+        #expect(await code(selfSigned, false) == 7)
+        #expect(await code(selfSigned, true) == 0)
+        try? FileManager.default.removeItem(atPath: ca.directory)
+    }
+
     @Test("selection: exact name, then one-level wildcard, then the default; case-insensitive; a swap replaces the whole table")
     func selection() throws {
         let exact = try SelfSigned.make(names: ["a.example.org"])

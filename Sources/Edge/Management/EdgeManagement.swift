@@ -111,12 +111,16 @@ public struct EdgeManagement<Client: RedisCommandSending & Sendable>: Sendable {
         return .array(out)
     }
 
-    /// `upload-certificate {"certificate": PEM chain, "key": PEM, "name"?}`: checked (PEM, key
-    /// match, validity, names; exit 2–7 by ``CertificateError``), stored with the key sealed.
-    public func uploadCertificate(_ input: JSONValue) async throws(ManagementError) -> JSONValue {
+    /// `upload-certificate {"certificate": PEM chain, "key": PEM, "name"?, "allow_self_signed"?}`: checked
+    /// (PEM, key match, validity, names, a chain to a system CA — or to the upload itself with
+    /// `allowSelfSigned` or `"allow_self_signed": true`; exit 2–7 by ``CertificateError``), stored with the key sealed.
+    public func uploadCertificate(_ input: JSONValue, allowSelfSigned: Bool = false) async throws(ManagementError) -> JSONValue {
         let chain = try string(input, "certificate"), key = try string(input, "key")
         let certificate: EdgeCertificate
-        do { certificate = try EdgeCertificate(chainPEM: chain, keyPEM: key, custom: true) } catch {
+        do {
+            certificate = try EdgeCertificate(chainPEM: chain, keyPEM: key, custom: true)
+            try await certificate.verifyChain(allowSelfSigned: allowSelfSigned || input["allow_self_signed"] == .bool(true))
+        } catch {
             let field = switch error { case .badKey, .keyMismatch: "key"; default: "certificate" }
             throw ManagementError(exitCode: error.exitCode, field: field, value: .string("(PEM)"), message: error.description)
         }

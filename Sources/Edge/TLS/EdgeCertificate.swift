@@ -54,6 +54,24 @@ public struct EdgeCertificate: Sendable, Equatable {
         return names
     }
 
+    /// Checks that the chain leads to a trusted root: the system's CAs (Debian's
+    /// ca-certificates) or, with `allowSelfSigned`, also any certificate of the upload itself
+    /// (a self-signed certificate, or a private CA sent along).
+    public func verifyChain(allowSelfSigned: Bool, now: Date = Date()) async throws(CertificateError) {
+        let chain = Self.pemBlocks(chainPEM, label: "CERTIFICATE").compactMap { try? Certificate(pemEncoded: $0) }
+        guard let leaf = chain.first else { throw .badCertificate("no CERTIFICATE block") }
+        // A self-signed leaf (often without the CA flag a root would need) is its own root.
+        if allowSelfSigned, leaf.issuer == leaf.subject, leaf.publicKey.isValidSignature(leaf.signature, for: leaf) { return }
+        let roots = allowSelfSigned ? X509.CertificateStore.systemTrustRoots.appending(contentsOf: chain) : X509.CertificateStore.systemTrustRoots
+        var verifier = Verifier(rootCertificates: roots) { RFC5280Policy(validationTime: now) }
+        switch await verifier.validate(leaf: leaf, intermediates: X509.CertificateStore(chain.dropFirst())) {
+        case .validCertificate: return
+        case .couldNotValidate(let failures):
+            let why = failures.first.map { "\($0.policyFailureReason)" } ?? "no chain to a trusted root"
+            throw .untrusted(allowSelfSigned ? why : why + " (not signed by a system CA; --allow-self-signed accepts a chain that ends in the upload itself)")
+        }
+    }
+
     /// Names and validity of a stored chain, without its key (for listings).
     public static func summary(chainPEM: String) -> (names: [String], notValidBefore: Date, notValidAfter: Date)? {
         guard let first = pemBlocks(chainPEM, label: "CERTIFICATE").first, let leaf = try? Certificate(pemEncoded: first) else { return nil }
