@@ -115,6 +115,57 @@ struct EdgeCommandTests {
         await h.close()
     }
 
+    @Test("1 GiB download and 1 GiB upload through nscore edge, streamed: the edge process's peak memory grows less than 32 MiB")
+    func gigabyte() async throws {
+        let h = try await EdgeHarness()
+        let port = freePort()
+        try Self.streamingBackend.write(toFile: h.root + "/stream.py", atomically: true, encoding: .utf8)
+        let backend = try ExternalProcess("/usr/bin/python3", [h.root + "/stream.py", String(port)], logPath: h.root + "/stream.log")
+        do {
+            _ = try await h.admin.hset("module/edge1/routes/big", ["url": "http://127.0.0.1:\(port)", "host": "big.test"])
+            _ = try await h.admin.publish("module/edge1/event/routes-changed", "{}")
+            #expect(await waitFor { (try? await h.curl(["-H", "Host: big.test", "http://127.0.0.1:\(h.httpPort)/big?n=3"]).count) == 3 })
+            let peakBefore = h.edgePeakKB()
+            let down = try await runCommandOffPool("/usr/bin/curl", ["-sS", "--max-time", "120", "-o", "/dev/null", "-w", "%{size_download}", "-H", "Host: big.test",
+                                                                 "http://127.0.0.1:\(h.httpPort)/big?n=1073741824"])
+            #expect(down.output == "1073741824", "\(down.output)")
+            // A sparse 1 GiB file: curl -T streams it (PUT with Content-Length) without reading it into memory.
+            _ = try await runCommandOffPool("/usr/bin/truncate", ["-s", "1G", h.root + "/up.bin"])
+            let up = try await runCommandOffPool("/usr/bin/curl", ["-sS", "--max-time", "120", "-H", "Host: big.test", "-T", h.root + "/up.bin",
+                                                               "http://127.0.0.1:\(h.httpPort)/up"])
+            #expect(up.output == "received 1073741824\n", "\(up.output)")
+            let growth = h.edgePeakKB() - peakBefore
+            #expect(growth < 32 * 1024, "streamed, not buffered: peak RSS grew \(growth) KiB")
+        } catch { Issue.record("\(error)\n\(h.log)") }
+        await backend.stop()
+        await h.close()
+    }
+
+    /// GET /big?n=N streams N zero bytes; PUT/POST reads the body in 1 MiB pieces and answers its size.
+    private static let streamingBackend = """
+        import sys
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        CHUNK = b"\\0" * (1 << 20)
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *a): pass
+            def do_GET(self):
+                n = int(self.path.split("n=")[1]) if "n=" in self.path else 0
+                self.send_response(200); self.send_header("Content-Length", str(n)); self.end_headers()
+                while n > 0:
+                    k = min(n, len(CHUNK)); self.wfile.write(CHUNK[:k]); n -= k
+            def do_PUT(self): self.do_POST()
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0")); got = 0
+                while got < n:
+                    b = self.rfile.read(min(1 << 20, n - got))
+                    if not b: break
+                    got += len(b)
+                body = ("received %d\\n" % got).encode()
+                self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+        """
+
     @Test("the edge module's actions (conf/edge/actions) through a real agent: set-route as a task, validation-failed with the error array")
     func actions() async throws {
         let h = try await EdgeHarness()
