@@ -162,7 +162,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: hotPath
         ),
 
         // libsodium sealed boxes: module secrets, the edge's private keys.

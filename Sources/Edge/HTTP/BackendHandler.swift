@@ -8,10 +8,25 @@ final class BackendHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     /// The client side being served; nil while the connection waits in the pool.
     weak var proxy: ProxyHandler?
     private let pool: BackendPool
+    /// Its connection (set once in the pipeline).
+    private(set) var channel: (any Channel)?
+    /// Whether the connection reads (false: paused for a client that cannot take more).
+    private var reading = true
 
     init(proxy: ProxyHandler, pool: BackendPool) {
         self.proxy = proxy
         self.pool = pool
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { channel = context.channel }
+
+    /// Pauses or resumes reading the backend; a no-op (no syscall) when nothing changes.
+    func setReading(_ on: Bool) {
+        guard on != reading, let channel else { return }
+        reading = on
+        if let options = channel.syncOptions { try? options.setOption(ChannelOptions.autoRead, value: on) } else {
+            channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -30,7 +45,7 @@ final class BackendHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let proxy { proxy.backendClosed(context.channel) } else { pool.remove(context.channel) }
+        if let proxy { proxy.backendClosed(context.channel) } else { pool.remove(self) }
         context.fireChannelInactive()
     }
 

@@ -17,34 +17,35 @@ final class BackendPool: @unchecked Sendable {  // one per event loop, used on i
     static let maxIdlePerBackend = 64
     static let idleTimeout: TimeAmount = .seconds(30)
 
-    private var idle: [Key: [(channel: any Channel, since: NIODeadline)]] = [:]
+    private var idle: [Key: [(backend: BackendHandler, since: NIODeadline)]] = [:]
 
-    /// An idle connection to `key`'s backend, if one is open.
-    func take(_ key: Key) -> (any Channel)? {
+    /// An idle connection to `key`'s backend (its handler), if one is open.
+    func take(_ key: Key) -> BackendHandler? {
         let cutoff = NIODeadline.now() - Self.idleTimeout
         while var list = idle[key], let last = list.popLast() {
             idle[key] = list.isEmpty ? nil : list
-            if last.channel.isActive, last.since > cutoff { return last.channel }
-            last.channel.close(promise: nil)
+            guard let channel = last.backend.channel else { continue }
+            if channel.isActive, last.since > cutoff { return last.backend }
+            channel.close(promise: nil)
         }
         return nil
     }
 
-    /// Keeps `channel` for the next request to `key` (or closes it when the pool is full).
-    func give(_ channel: any Channel, _ key: Key) {
-        guard channel.isActive else { return }
+    /// Keeps the connection for the next request to `key` (or closes it when the pool is full).
+    func give(_ backend: BackendHandler, _ key: Key) {
+        guard let channel = backend.channel, channel.isActive else { return }
         var list = idle[key] ?? []
         guard list.count < Self.maxIdlePerBackend else { channel.close(promise: nil); return }
         // The last client may have paused its reads (backpressure): an idle connection must read, to see the backend close it.
-        channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-        list.append((channel, .now()))
+        backend.setReading(true)
+        list.append((backend, .now()))
         idle[key] = list
     }
 
-    /// Forgets a channel that closed while idle.
-    func remove(_ channel: any Channel) {
+    /// Forgets a connection that closed while idle.
+    func remove(_ backend: BackendHandler) {
         for (key, list) in idle {
-            let kept = list.filter { $0.channel !== channel }
+            let kept = list.filter { $0.backend !== backend }
             if kept.count != list.count { idle[key] = kept.isEmpty ? nil : kept }
         }
     }

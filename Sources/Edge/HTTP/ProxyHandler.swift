@@ -54,6 +54,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     private var requestVersion = HTTPVersion.http1_1
     private var responseStarted = false
     private var responseTimer: Scheduled<Void>?
+    /// When the current request's backend must have started answering (nil: it has, or no request).
+    private var responseDeadline: NIODeadline?
     private var access = AccessRecord()
     /// The backend of the current request (for the pool) and whether it came from the pool.
     private var backendKey: BackendPool.Key?
@@ -64,6 +66,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     private var requestEnded = false
     private var backendKeepAlive = false
     private var currentRoute: Route?
+    /// The current backend connection's handler (reading toggles, the pool).
+    private var backendHandler: BackendHandler?
+    /// The client's IP address as text, worked out once per connection.
+    private var clientAddress: String?
+    /// Whether this client connection reads (false: paused while the backend cannot take more).
+    private var clientReading = true
     /// The request asked to switch protocols (websocket): a fresh backend connection, a tunnel after a 101.
     private var upgradeRequested = false
     private var upgraded = false
@@ -111,8 +119,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         keepAlive = head.isKeepAlive || head.version.major >= 2
         requestVersion = head.version
         responseStarted = false
-        let host = head.headers["host"].first ?? ""
-        access = AccessRecord(client: context.channel.remoteAddress?.ipAddress ?? "-", host: host.isEmpty ? "-" : host,
+        let host = head.headers.first(name: "host") ?? ""
+        if clientAddress == nil { clientAddress = context.channel.remoteAddress?.ipAddress ?? "" }
+        let client = clientAddress ?? ""
+        access = AccessRecord(client: client.isEmpty ? "-" : client, host: host.isEmpty ? "-" : host,
                               method: head.method.rawValue, path: head.uri)
         guard !host.isEmpty else { return respond(.badRequest, "The request has no Host header.") }
         if !settings.tls, let answer = settings.challenges?.answer(path: head.uri) {
@@ -123,7 +133,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         guard let route = table.match(host: host, path: head.uri) else {
             return respond(.notFound, "No route for this host and path.")
         }
-        let client = context.channel.remoteAddress?.ipAddress ?? ""
         access.route = route.instance
         access.metrics = table.metrics[route.instance] ?? .edgeMade
         if !route.ipAllowlist.isEmpty, !route.ipAllowlist.contains(where: { $0.contains(client) }) {
@@ -138,7 +147,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         upgraded = false
         for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer"] { headers.remove(name: name) }
         if upgradeRequested { headers.add(name: "connection", value: "upgrade") } else { headers.remove(name: "upgrade") }
-        let forwardedFor = (head.headers["x-forwarded-for"].first.map { $0 + ", " } ?? "") + client
+        let forwardedFor = (head.headers.first(name: "x-forwarded-for").map { $0 + ", " } ?? "") + client
         headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor)
         headers.replaceOrAdd(name: "x-forwarded-proto", value: settings.tls ? "https" : "http")
         headers.replaceOrAdd(name: "x-forwarded-host", value: host)
@@ -156,14 +165,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         let pool = BackendPool.of(loop)
         let key = BackendPool.Key(host: backend.host, port: backend.port, tls: backend.tls, skipVerify: route.skipCertVerify)
         backendKey = key
-        if !fresh, let channel = pool.take(key), let handler = try? channel.pipeline.syncOperations.handler(type: BackendHandler.self) {
-            handler.proxy = self
+        if !fresh, let pooled = pool.take(key), let channel = pooled.channel {
+            pooled.proxy = self
+            backendHandler = pooled
             reused = true
             attach(channel, context)
             return
         }
         reused = false
         let handler = BackendHandler(proxy: self, pool: pool)
+        backendHandler = handler
         let skipVerify = route.skipCertVerify
         setClientReading(false, context)
         ClientBootstrap(group: loop)
@@ -177,7 +188,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
                         let ssl = try NIOSSLContext(configuration: tls)
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: skipVerify ? nil : backend.host))
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
+                    // Headers come from requests NIO parsed (llhttp and NIOHTTP2 both refuse CR, LF, NUL in values)
+                    // and the edge's own values: no second validation pass.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -209,13 +222,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         channel.flush()
         state = .forwarding(channel)
         // Backpressure starts from this client's state, not from the pooled connection's last user.
-        channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
-        let timeout = settings.responseTimeout
-        let backend = backendKey.map { "\($0.host):\($0.port)" } ?? "?"
-        responseTimer?.cancel()
-        responseTimer = context.eventLoop.scheduleTask(in: timeout) { [self] in
-            guard !responseStarted, case .forwarding(let c) = state, c === channel else { return }
-            settings.logger.warning("backend timed out", metadata: ["backend": "\(backend)", "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
+        backendHandler?.setReading(context.channel.isWritable)
+        responseDeadline = .now() + settings.responseTimeout
+        if responseTimer == nil { armResponseTimer(at: responseDeadline!, context) }
+    }
+
+    /// One timer per connection, not per request: when it fires early (a later request of a
+    /// keep-alive connection), it re-arms for that request's deadline.
+    private func armResponseTimer(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
+        responseTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            responseTimer = nil
+            guard let due = responseDeadline, !responseStarted, case .forwarding(let channel) = state, let context = self.context else { return }
+            guard due <= .now() else { return armResponseTimer(at: due, context) }
+            let timeout = settings.responseTimeout
+            settings.logger.warning("backend timed out", metadata: ["backend": "\(backendKey.map { "\($0.host):\($0.port)" } ?? "?")",
+                                                                   "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
             state = .discarding
             channel.close(promise: nil)
             respond(.gatewayTimeout, "The application did not answer in time.")
@@ -245,8 +266,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { context.close(promise: nil) }
         }
-        responseTimer?.cancel()
-        responseTimer = nil
+        responseDeadline = nil
         // The state stays .discarding: parts still arriving for this request are dropped; the next head starts afresh.
     }
 
@@ -258,7 +278,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         case .head(var head):
             responseStarted = true
             backendKeepAlive = head.isKeepAlive
-            responseTimer?.cancel()
+            responseDeadline = nil
             upgraded = upgradeRequested && head.status == .switchingProtocols
             for name in ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"] where !upgraded || name != "upgrade" {
                 head.headers.remove(name: name)
@@ -279,20 +299,22 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
                 return tunnel(backend, context)
             }
             // A backend that could not take more body paused this client: its next request must be read.
-            setClientReading(true, context)
+            if !clientReading { setClientReading(true, context) }
             if case .forwarding(let backend) = finished {
                 // Back to the pool when both sides kept the connection reusable; else closed.
-                if backendKeepAlive, requestEnded, let key = backendKey,
-                   let handler = try? backend.pipeline.syncOperations.handler(type: BackendHandler.self) {
+                if backendKeepAlive, requestEnded, let key = backendKey, let handler = backendHandler {
                     handler.proxy = nil
-                    BackendPool.of(context.eventLoop).give(backend, key)
+                    backendHandler = nil
+                    BackendPool.of(context.eventLoop).give(handler, key)
                 } else {
                     backend.close(promise: nil)
                 }
             }
             let keepAlive = self.keepAlive
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in
-                if !keepAlive { context.close(promise: nil) }
+            if keepAlive {
+                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in context.close(promise: nil) }
             }
         }
     }
@@ -317,15 +339,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     /// Pauses or resumes reading the client. An HTTP/2 stream channel does not read again by itself
     /// when autoRead is turned back on (a socket channel does): hence the explicit read.
     private func setClientReading(_ on: Bool, _ context: ChannelHandlerContext) {
-        context.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
+        guard on != clientReading else { return }
+        clientReading = on
+        if let options = context.channel.syncOptions { try? options.setOption(ChannelOptions.autoRead, value: on) } else {
+            context.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
+        }
         if on { context.read() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // The client cannot take more response: stop reading the backend.
-        if case .forwarding(let backend) = state {
-            backend.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
-        }
+        if case .forwarding = state { backendHandler?.setReading(context.channel.isWritable) }
         context.fireChannelWritabilityChanged()
     }
 

@@ -16,11 +16,11 @@ enum UpgradeTunnel {
     }
 
     /// The client's HTTP/1.1 server handlers, as `configureHTTPServerPipeline` makes them, but keeping
-    /// bytes read past an upgrade request.
+    /// bytes read past an upgrade request, and without NIO's outbound header validator: response
+    /// headers come from a backend response NIO parsed (no CR/LF can be in them) and the edge's own values.
     static func addServerHandlers(to pipeline: ChannelPipeline.SynchronousOperations) throws {
         try pipeline.addHandler(HTTPResponseEncoder())
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-        try pipeline.addHandler(NIOHTTPResponseHeadersValidator())
         try pipeline.addHandler(HTTPServerPipelineHandler())
         try pipeline.addHandler(HTTPServerProtocolErrorHandler())
     }
@@ -45,13 +45,11 @@ enum UpgradeTunnel {
         }
         // Decoders last: removing one forwards the bytes it held to the relay behind it.
         try remove(BackendHandler.self, b)
-        try remove(NIOHTTPRequestHeadersValidator.self, b)
         try remove(HTTPRequestEncoder.self, b)
         try remove(ByteToMessageHandler<HTTPResponseDecoder>.self, b)
         try remove(ProxyHandler.self, c)
         try remove(HTTPServerProtocolErrorHandler.self, c)
         try remove(HTTPServerPipelineHandler.self, c)
-        try remove(NIOHTTPResponseHeadersValidator.self, c)
         try remove(HTTPResponseEncoder.self, c)
         try remove(ByteToMessageHandler<HTTPRequestDecoder>.self, c)
         for channel in [client.channel, backend] {
