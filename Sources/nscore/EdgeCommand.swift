@@ -44,6 +44,9 @@ struct EdgeRunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a backend may take to start answering (then 504).", valueName: "seconds"))
     var responseTimeout: Double = 60
 
+    @Option(help: ArgumentHelp("Seconds a client has to send a complete request head after connecting or after its last response (then closed).", valueName: "seconds"))
+    var headTimeout: Double = 30
+
     @Option(help: ArgumentHelp("A PEM CA bundle trusted for the ACME server besides the system CAs (a test CA such as pebble's).", valueName: "file"))
     var acmeCaFile: String?
 
@@ -62,7 +65,7 @@ struct EdgeRunCommand: AsyncParsableCommand {
         let env = try daemonEnvironment(envFile: envFile)
         let (id, settings) = try moduleRedis(explicit: moduleID, env: env, clientName: "edge",
                                              missing: "the edge needs its module id: --module-id traefik1 (or MODULE_ID)")
-        guard responseTimeout > 0 else { throw ValidationError("--response-timeout must be positive") }
+        guard responseTimeout > 0, headTimeout > 0 else { throw ValidationError("--response-timeout and --head-timeout must be positive") }
         guard acmeCheckInterval >= 1, acmeRetry >= 0.1 else { throw ValidationError("--acme-check-interval must be ≥ 1 s and --acme-retry ≥ 0.1 s") }
         let node = try nodeID ?? env["NODE_ID"].map { text in
             guard let n = Int(text) else { throw ValidationError("NODE_ID=\(text) is not a number") }
@@ -74,6 +77,7 @@ struct EdgeRunCommand: AsyncParsableCommand {
         var configuration = EdgeConfiguration(edgeID: id, nodeID: node, http: try listen(http, "--http"), https: try listen(https, "--https"),
                                               stateDirectory: stateDir ?? env["STATE_DIRECTORY"] ?? "/var/lib/nscore-edge", redis: settings)
         configuration.responseTimeout = TimeAmount(seconds: responseTimeout)
+        configuration.headTimeout = TimeAmount(seconds: headTimeout)
         configuration.acme.caFile = acmeCaFile
         configuration.acme.checkInterval = .seconds(acmeCheckInterval)
         configuration.acme.retryInitial = .seconds(acmeRetry)

@@ -80,7 +80,7 @@ private func curl(_ args: [String]) async throws -> (status: Int32, output: Stri
 @Suite("Edge: HTTP routing to real backends (curl)", .timeLimit(.minutes(2)))
 struct ProxyTests {
     /// - Parameter tls: the HTTPS listener (self-signed `localhost`, ALPN h2 and http/1.1) instead of plain HTTP.
-    private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60), tls: Bool = false,
+    private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60), headTimeout: TimeAmount = .seconds(30), tls: Bool = false,
                           _ body: (Int, Backend) async throws -> Void) async throws {
         let backend = try await Backend()
         let table = NIOLockedValueBox(RouteTable(try routes.map { r in
@@ -88,6 +88,7 @@ struct ProxyTests {
         }))
         var settings = ProxySettings(routes: table, tls: tls, logger: Logger(label: "test.edge"))
         settings.responseTimeout = responseTimeout
+        settings.headTimeout = headTimeout
         let address = ListenAddress.bind(try Endpoint(parsing: "127.0.0.1:0"))
         let listener: Listener
         if tls {
@@ -241,6 +242,31 @@ struct ProxyTests {
             print("closed", ws.close_code)
         asyncio.run(main())
         """
+
+    @Test("a client trickling its request head a byte at a time is closed after the head timeout (the idle timeout never fires for it); a keep-alive client that sends its requests is served meanwhile")
+    func trickle() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]], headTimeout: .seconds(1)) { port, _ in
+            let slow = try await CollectingClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
+            let started = ContinuousClock.now
+            var sent = 0
+            for byte in "GET / HTTP/1.1\r\nHost: slow.test\r\nX-Pad: ".utf8 + Array(repeating: UInt8(ascii: "a"), count: 40) {
+                guard !slow.isClosed else { break }
+                try? await slow.send(String(decoding: [byte], as: UTF8.self))
+                sent += 1
+                try await Task.sleep(for: .milliseconds(100))
+                // Meanwhile a well-behaved client on another connection is served.
+                if sent == 5 {
+                    let ok = try await curl(["-H", "Host: any.test", "http://127.0.0.1:\(port)/fine"])
+                    #expect(ok.output.contains("GET /fine"), "\(ok.output)")
+                }
+            }
+            let closed = await waitFor(timeout: .seconds(3)) { slow.isClosed }
+            let after = ContinuousClock.now - started
+            #expect(closed && after < .seconds(3), "closed after \(after) with \(sent) bytes sent")
+            #expect(sent < 30, "closed before the trickled head could finish: \(sent) bytes")
+            await slow.close()
+        }
+    }
 
     @Test("keep-alive to the backend: consecutive requests reuse one backend connection; one the backend closed while idle is not reused")
     func backendPool() async throws {

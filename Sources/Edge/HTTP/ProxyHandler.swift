@@ -14,6 +14,9 @@ public struct ProxySettings: Sendable {
     public var connectTimeout: TimeAmount = .seconds(5)
     /// No response head from the backend within this: 504.
     public var responseTimeout: TimeAmount = .seconds(60)
+    /// A connection must send a complete request head within this of opening or of its last
+    /// response, else it is closed (a client trickling bytes is not idle, so the idle timeout misses it).
+    public var headTimeout: TimeAmount = .seconds(30)
     public var logger: Logger
     /// One line per request: client, host, method, path, status, bytes, duration, route.
     public var accessLogger: Logger
@@ -56,6 +59,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     private var responseTimer: Scheduled<Void>?
     /// When the current request's backend must have started answering (nil: it has, or no request).
     private var responseDeadline: NIODeadline?
+    /// When the armed timer fires.
+    private var timerDeadline: NIODeadline?
+    /// When the next request head must be complete (nil: a request is being served).
+    private var headDeadline: NIODeadline?
     private var access = AccessRecord()
     /// The backend of the current request (for the pool) and whether it came from the pool.
     private var backendKey: BackendPool.Key?
@@ -78,7 +85,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
 
     init(settings: ProxySettings) { self.settings = settings }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        headDeadline = .now() + settings.headTimeout
+        armTimer(at: headDeadline!, context)
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -119,6 +130,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         keepAlive = head.isKeepAlive || head.version.major >= 2
         requestVersion = head.version
         responseStarted = false
+        headDeadline = nil
         let host = head.headers.first(name: "host") ?? ""
         if clientAddress == nil { clientAddress = context.channel.remoteAddress?.ipAddress ?? "" }
         let client = clientAddress ?? ""
@@ -223,17 +235,43 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         state = .forwarding(channel)
         // Backpressure starts from this client's state, not from the pooled connection's last user.
         backendHandler?.setReading(context.channel.isWritable)
-        responseDeadline = .now() + settings.responseTimeout
-        if responseTimer == nil { armResponseTimer(at: responseDeadline!, context) }
+        let due = NIODeadline.now() + settings.responseTimeout
+        responseDeadline = due
+        // A 504 must be on time: re-arm when the armed timer (a head deadline) is later — never with
+        // the defaults (head 30 s < response 60 s), so not per request.
+        if let armed = timerDeadline, armed > due {
+            responseTimer?.cancel()
+            responseTimer = nil
+        }
+        if responseTimer == nil { armTimer(at: due, context) }
     }
 
-    /// One timer per connection, not per request: when it fires early (a later request of a
-    /// keep-alive connection), it re-arms for that request's deadline.
-    private func armResponseTimer(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
+    /// The next request may come: its head has `headTimeout` (checked when the armed timer fires,
+    /// so after a response a slow head is closed within headTimeout + responseTimeout at most).
+    private func awaitNextHead(_ context: ChannelHandlerContext) {
+        headDeadline = .now() + settings.headTimeout
+        if responseTimer == nil { armTimer(at: headDeadline!, context) }
+    }
+
+    /// One timer per connection, not per request, for both deadlines: when it fires early (a later
+    /// request of a keep-alive connection), it re-arms for the deadline still pending.
+    private func armTimer(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
+        timerDeadline = deadline
         responseTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
             responseTimer = nil
-            guard let due = responseDeadline, !responseStarted, case .forwarding(let channel) = state, let context = self.context else { return }
-            guard due <= .now() else { return armResponseTimer(at: due, context) }
+            timerDeadline = nil
+            guard let context = self.context else { return }
+            let now = NIODeadline.now()
+            if let due = headDeadline {
+                guard due <= now else { return armTimer(at: due, context) }
+                settings.logger.info("no complete request head in time; closing the connection",
+                                     metadata: ["client": "\(clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-")",
+                                                "timeout_s": "\(settings.headTimeout.nanoseconds / 1_000_000_000)"])
+                context.close(promise: nil)
+                return
+            }
+            guard let due = responseDeadline, !responseStarted, case .forwarding(let channel) = state else { return }
+            guard due <= now else { return armTimer(at: due, context) }
             let timeout = settings.responseTimeout
             settings.logger.warning("backend timed out", metadata: ["backend": "\(backendKey.map { "\($0.host):\($0.port)" } ?? "?")",
                                                                    "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
@@ -267,6 +305,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             if !keepAlive { context.close(promise: nil) }
         }
         responseDeadline = nil
+        if keepAlive { awaitNextHead(context) }
         // The state stays .discarding: parts still arriving for this request are dropped; the next head starts afresh.
     }
 
@@ -313,6 +352,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             let keepAlive = self.keepAlive
             if keepAlive {
                 context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+                awaitNextHead(context)
             } else {
                 context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in context.close(promise: nil) }
             }

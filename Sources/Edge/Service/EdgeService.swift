@@ -17,6 +17,8 @@ public struct EdgeConfiguration: Sendable {
     public var stateDirectory: String
     public var redis: RedisSettings
     public var responseTimeout: TimeAmount = .seconds(60)
+    /// A complete request head within this of a connection opening or of its last response.
+    public var headTimeout: TimeAmount = .seconds(30)
     public var drainTimeout: Duration = .seconds(10)
     public var acme = ACMESettings()
 
@@ -109,6 +111,7 @@ public final class EdgeService: Service, Sendable {
         try certificates.replace(with: [], default: try SelfSigned.make(names: ["localhost"]))
         var http = ProxySettings(routes: routes, tls: false, logger: logger)
         http.responseTimeout = configuration.responseTimeout
+        http.headTimeout = configuration.headTimeout
         var https = http
         https.tls = true
         http.challenges = challenges
