@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "RESPProxy", targets: ["RESPProxy"]),
         .library(name: "LDAPProxy", targets: ["LDAPProxy"]),
         .library(name: "Secrets", targets: ["Secrets"]),
+        .library(name: "Edge", targets: ["Edge"]),
         // Test helpers (servers, clients, checksums), also used by Benchmarks/.
         .library(name: "NetTestSupport", targets: ["NetTestSupport"]),
     ],

@@ -10,6 +10,7 @@ import PackageDescription
 //   make fuzz-stepcommand     (the agent's command-pipe parser)
 //   make fuzz-ldap            (the LDAP proxy's LDAPMessage framer)
 //   make fuzz-sealed          (sealed:v1: values and base64)
+//   make fuzz-edge            (the edge's IP ranges, routes, PEM certificates)
 let package = Package(
     name: "nscore-fuzz",
     platforms: [.macOS(.v14)],
@@ -58,6 +59,10 @@ let package = Package(
         .executableTarget(
             name: "SealedValueFuzzer",
             dependencies: ["FuzzDriver", .product(name: "Secrets", package: "nscore")]
+        ),
+        .executableTarget(
+            name: "EdgeInputFuzzer",
+            dependencies: ["FuzzDriver", .product(name: "Edge", package: "nscore")]
         ),
     ]
 )
