@@ -143,7 +143,7 @@ struct ProxyTests {
         }
     }
 
-    @Test("bodies stream both ways (64 MiB each); conflicting Content-Length/Transfer-Encoding, CR/LF in the request line and a 200 KB header are refused")
+    @Test("bodies stream both ways (64 MiB each); conflicting Content-Length/Transfer-Encoding, CR/LF in the request line or a header value and a 200 KB header are refused")
     func streamingAndBadRequests() async throws {
         try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]]) { port, _ in
             let dir = try makeTempDirectory(prefix: "nscore-edge")
@@ -163,6 +163,11 @@ struct ProxyTests {
             #expect(huge.hasPrefix("HTTP/1.1 4"), "a 200 KB header is refused, not buffered: \(huge.prefix(80))")
             let injected = try rawExchange(port: port, send: "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", until: { $0.contains("\r\n\r\n") })
             #expect(injected.hasPrefix("HTTP/1.1 400"), "\(injected)")
+            // A bare CR or LF inside a header value would let a header be smuggled to the backend.
+            for value in ["b\rX-Injected: c", "b\nX-Injected: c"] {
+                let header = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: a\r\nX-A: \(value)\r\n\r\n", until: { $0.contains("\r\n\r\n") })
+                #expect(header.hasPrefix("HTTP/1.1 400"), "\(value.debugDescription): \(header)")
+            }
         }
     }
 

@@ -94,7 +94,11 @@ public final class ACMEManager<Client: RedisCommandSending & Sendable>: Sendable
             var status = try await store.status(name) ?? ACMEStatus(state: "pending")
             let now = Date()
             if let current = stored.first(where: { $0.name == name }), !status.renew {
-                let renewAt = current.notValidAfter - current.notValidAfter.timeIntervalSince(current.notValidBefore) / 3
+                // A third of the lifetime left, minus a per-name jitter of up to a thirtieth of it
+                // (certificates obtained together are not all renewed in the same minute).
+                let lifetime = current.notValidAfter.timeIntervalSince(current.notValidBefore)
+                let jitter = lifetime / 30 * Double(UInt(bitPattern: name.hashValue) % 1000) / 1000
+                let renewAt = current.notValidAfter - lifetime / 3 - jitter
                 if now < renewAt {
                     if status.state != "valid", status.failures == 0 { try await store.save(ACMEStatus(state: "valid"), for: name) }
                     soonest = min(soonest, .seconds(renewAt.timeIntervalSince(now)))
