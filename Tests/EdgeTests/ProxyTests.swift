@@ -273,6 +273,20 @@ struct ProxyTests {
         }
     }
 
+    @Test("HTTP/1.1 pipelining: requests sent in one write are answered in order, a 404 among them included; a malformed one after them gets 400 and the close")
+    func pipelining() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "host": "app.test"]]) { port, _ in
+            let requests = ["/p1", "/p2", "/p3"].map { "GET \($0) HTTP/1.1\r\nHost: app.test\r\n\r\n" }.joined()
+                + "GET /none HTTP/1.1\r\nHost: other.test\r\n\r\n" + "GET /p4 HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+            let answer = try rawExchange(port: port, send: requests, until: { $0.contains("GET /p4") })
+            let order = ["GET /p1", "GET /p2", "GET /p3", "404 Not Found", "GET /p4"].map { answer.range(of: $0)?.lowerBound }
+            #expect(order.allSatisfy { $0 != nil } && zip(order, order.dropFirst()).allSatisfy { $0! < $1! }, "\(answer)")
+            let bad = try rawExchange(port: port, send: "GET /ok HTTP/1.1\r\nHost: app.test\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
+                                      until: { $0.contains("HTTP/1.1 400") })
+            #expect(bad.contains("GET /ok") && bad.contains("HTTP/1.1 400"), "\(bad)")
+        }
+    }
+
     @Test("keep-alive to the backend: consecutive requests reuse one backend connection; one the backend closed while idle is not reused")
     func backendPool() async throws {
         try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]]) { port, _ in

@@ -5,10 +5,10 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOSSL
 
-/// The edge's HTTP and HTTPS listeners on Net: NIO's HTTP/1.1 server handlers
-/// (keep-alive, pipelining in order, 400 on malformed requests — conflicting
-/// Content-Length/Transfer-Encoding included; see ``UpgradeTunnel``) in front
-/// of ``ProxyHandler``.
+/// The edge's HTTP and HTTPS listeners on Net: NIO's HTTP/1.1 decoder and
+/// encoder (see ``UpgradeTunnel``) in front of ``ProxyHandler``, which does
+/// keep-alive, pipelining in order and 400 on malformed requests (conflicting
+/// Content-Length/Transfer-Encoding included).
 public enum EdgeListeners {
     /// Plain HTTP (`--http`): routes, `http2https` redirects.
     public static func startHTTP(_ address: ListenAddress, settings: ProxySettings, group: any EventLoopGroup,

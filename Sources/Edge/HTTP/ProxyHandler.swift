@@ -82,6 +82,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     /// The request asked to switch protocols (websocket): a fresh backend connection, a tunnel after a 101.
     private var upgradeRequested = false
     private var upgraded = false
+    /// A request is being answered (its response not complete yet).
+    private var responding = false
+    /// The decoder refused what followed: a 400 and the close once earlier requests are answered.
+    private var malformed = false
+    /// Parts of requests pipelined behind the one being answered.
+    private var pipelined: [HTTPServerRequestPart] = []
 
     init(settings: ProxySettings) { self.settings = settings }
 
@@ -94,11 +100,42 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        // HTTP/1.1 pipelining: a request sent before the previous response ended waits, in order,
+        // and reading stops until then (memory stays bounded). NIO's HTTPServerPipelineHandler would
+        // do this too, but by dropping and re-adding read interest around every request.
+        if responding && requestEnded || !pipelined.isEmpty {
+            pipelined.append(part)
+            setClientReading(false, context)
+            return
+        }
+        handle(part, context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, _ context: ChannelHandlerContext) {
         switch part {
         case .head(let head): start(head, context)
         case .body(let body): forward(.body(.byteBuffer(body)))
         case .end(let trailers): forward(.end(trailers))
         }
+    }
+
+    /// The response is complete: serve the requests that were pipelined behind it.
+    private func responseDone(_ context: ChannelHandlerContext) {
+        responding = false
+        guard keepAlive else {
+            pipelined = []
+            return
+        }
+        while !pipelined.isEmpty, !(responding && requestEnded) {
+            handle(pipelined.removeFirst(), context)
+        }
+        if pipelined.isEmpty, !responding, malformed { return refuseMalformed() }
+        if pipelined.isEmpty, !clientReading, !isConnecting { setClientReading(true, context) }
+    }
+
+    private var isConnecting: Bool {
+        if case .connecting = state { return true }
+        return false
     }
 
     private func forward(_ part: HTTPClientRequestPart) {
@@ -126,6 +163,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     }
 
     private func start(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        responding = true
+        requestEnded = false
         // An HTTP/2 stream ends with its response; the connection stays (no Connection header there).
         keepAlive = head.isKeepAlive || head.version.major >= 2
         requestVersion = head.version
@@ -306,6 +345,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         }
         responseDeadline = nil
         if keepAlive { awaitNextHead(context) }
+        responseDone(context)
         // The state stays .discarding: parts still arriving for this request are dropped; the next head starts afresh.
     }
 
@@ -356,6 +396,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             } else {
                 context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in context.close(promise: nil) }
             }
+            responseDone(context)
         }
     }
 
@@ -413,7 +454,31 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         settings.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        // A malformed request (bad framing, CR/LF where none may be, oversized head): 400 and close,
+        // as NIO's HTTPServerProtocolErrorHandler does — unless a response is already under way.
+        // Requests before it are answered first (the malformed one came after them).
+        if error is HTTPParserError {
+            malformed = true
+            if !responding, pipelined.isEmpty { refuseMalformed() }
+            return
+        }
         context.close(promise: nil)
+    }
+
+    private func refuseMalformed() {
+        malformed = false
+        keepAlive = false
+        pipelined = []
+        access = AccessRecord(client: clientAddress ?? "-", host: "-", method: "-", path: "-")
+        respond(.badRequest, "The request is malformed.")
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Graceful drain: finish the response under way, then close; close an idle connection now.
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        keepAlive = false
+        pipelined = []
+        if !responding { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

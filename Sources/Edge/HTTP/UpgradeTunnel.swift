@@ -15,14 +15,13 @@ enum UpgradeTunnel {
             && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
     }
 
-    /// The client's HTTP/1.1 server handlers, as `configureHTTPServerPipeline` makes them, but keeping
-    /// bytes read past an upgrade request, and without NIO's outbound header validator: response
+    /// The client's HTTP/1.1 server handlers: NIO's encoder and decoder (keeping bytes read past an
+    /// upgrade request). Pipelining, 400 on malformed requests and graceful quiescing are
+    /// ``ProxyHandler``'s (one handler less on every message), and there is no outbound header validator: response
     /// headers come from a backend response NIO parsed (no CR/LF can be in them) and the edge's own values.
     static func addServerHandlers(to pipeline: ChannelPipeline.SynchronousOperations) throws {
         try pipeline.addHandler(HTTPResponseEncoder())
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-        try pipeline.addHandler(HTTPServerPipelineHandler())
-        try pipeline.addHandler(HTTPServerProtocolErrorHandler())
     }
 
     /// Replaces the HTTP handlers of both channels (same event loop) by a relay pair.
@@ -48,8 +47,6 @@ enum UpgradeTunnel {
         try remove(HTTPRequestEncoder.self, b)
         try remove(ByteToMessageHandler<HTTPResponseDecoder>.self, b)
         try remove(ProxyHandler.self, c)
-        try remove(HTTPServerProtocolErrorHandler.self, c)
-        try remove(HTTPServerPipelineHandler.self, c)
         try remove(HTTPResponseEncoder.self, c)
         try remove(ByteToMessageHandler<HTTPRequestDecoder>.self, c)
         for channel in [client.channel, backend] {
