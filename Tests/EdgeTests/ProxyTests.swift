@@ -287,6 +287,31 @@ struct ProxyTests {
         }
     }
 
+    @Test("graceful drain: an idle keep-alive connection is closed at once; a response under way (a 32 MiB download read at 16 MB/s) completes, then its connection closes")
+    func drain() async throws {
+        let backend = try await Backend()
+        let table = NIOLockedValueBox(RouteTable([try Route(fields: ["instance": "app", "url": "http://127.0.0.1:\(backend.port)", "path": "/"])]))
+        let settings = ProxySettings(routes: table, tls: false, logger: Logger(label: "test.edge"))
+        let listener = try await EdgeListeners.startHTTP(.bind(try Endpoint(parsing: "127.0.0.1:0")), settings: settings,
+                                                         group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.edge"))
+        let port = listener.localAddress!.port!
+        let idle = try await CollectingClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
+        try await idle.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(await waitFor { idle.received > 0 })
+        let download = Task { try await curl(["--max-time", "30", "--limit-rate", "16M", "-o", "/dev/null", "-w", "%{size_download}", "-H", "Host: a",
+                                              "http://127.0.0.1:\(port)/big?n=33554432"]) }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        async let forced = listener.drain(deadline: .seconds(20))
+        #expect(await waitFor(timeout: .seconds(1)) { idle.isClosed }, "the idle connection is closed at once")
+        let result = try await download.value
+        #expect(result.status == 0 && result.output == "33554432", "\(result)")
+        #expect(await forced == 0, "nothing left for the deadline to close")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await idle.close()
+        await backend.close()
+    }
+
     @Test("keep-alive to the backend: consecutive requests reuse one backend connection; one the backend closed while idle is not reused")
     func backendPool() async throws {
         try await withEdge([["instance": "app", "url": "http://BACKEND", "path": "/"]]) { port, _ in
