@@ -39,19 +39,20 @@ struct ListenerTests {
     func idleTimeout() async throws {
         let echo = try await TestServer(group: group) { [EchoHandler()] }
         defer { Task { await echo.close() } }
-        // Margins are wide (1 s timeout, a byte every 100 ms) so a loaded CI machine does not flake.
-        try await withProxy(upstreams: [local(echo.port)], idleTimeout: .seconds(1)) { listener, port in
+        // Margins are wide (3 s timeout, a byte every 100 ms) so a loaded CI machine does not flake: with
+        // 1 s, the full suite's gigabyte transfers on 2 cores once starved the sender past the timeout.
+        try await withProxy(upstreams: [local(echo.port)], idleTimeout: .seconds(3)) { listener, port in
             let idle = try await CollectingClient.connect(port: port, group: group)
             let active = try await CollectingClient.connect(port: port, group: group)
             let pi = try await idle.ping(), pa = try await active.ping()
             let relaying = pi && pa
             #expect(relaying)
-            // Keep `active` busy for 2.5 s (two and a half idle periods) with a byte every 100 ms.
-            for _ in 0..<25 {
+            // Keep `active` busy for 4 s (more than one idle period) with a byte every 100 ms.
+            for _ in 0..<40 {
                 try await active.send("y")
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let idleClosed = await eventually(timeout: .seconds(2)) { idle.isClosed }
+            let idleClosed = await eventually(timeout: .seconds(3)) { idle.isClosed }
             #expect(idleClosed)
             #expect(!active.isClosed)
             let oneLeft = await eventually { listener.registry.activeCount == 1 }
