@@ -1,0 +1,59 @@
+import NIOCore
+
+/// ``ProxyHandler``'s pacing: requests pipelined behind a response, and the one
+/// per-connection timer for the head and response deadlines.
+extension ProxyHandler {
+    /// The response is complete: serve the requests that were pipelined behind it.
+    func responseDone(_ context: ChannelHandlerContext) {
+        responding = false
+        guard keepAlive else {
+            pipelined = []
+            return
+        }
+        while !pipelined.isEmpty, !(responding && requestEnded) {
+            handle(pipelined.removeFirst(), context)
+        }
+        if pipelined.isEmpty, !responding, malformed { return refuseMalformed() }
+        if pipelined.isEmpty, !clientReading, !isConnecting { setClientReading(true, context) }
+    }
+
+    var isConnecting: Bool {
+        if case .connecting = state { return true }
+        return false
+    }
+
+    /// The next request may come: its head has `headTimeout` (checked when the armed timer fires,
+    /// so after a response a slow head is closed within headTimeout + responseTimeout at most).
+    func awaitNextHead(_ context: ChannelHandlerContext) {
+        headDeadline = .now() + settings.headTimeout
+        if responseTimer == nil { armTimer(at: headDeadline!, context) }
+    }
+
+    /// One timer per connection, not per request, for both deadlines: when it fires early (a later
+    /// request of a keep-alive connection), it re-arms for the deadline still pending.
+    func armTimer(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
+        timerDeadline = deadline
+        responseTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            responseTimer = nil
+            timerDeadline = nil
+            guard let context = self.context else { return }
+            let now = NIODeadline.now()
+            if let due = headDeadline {
+                guard due <= now else { return armTimer(at: due, context) }
+                settings.logger.info("no complete request head in time; closing the connection",
+                                     metadata: ["client": "\(clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-")",
+                                                "timeout_s": "\(settings.headTimeout.nanoseconds / 1_000_000_000)"])
+                context.close(promise: nil)
+                return
+            }
+            guard let due = responseDeadline, !responseStarted, case .forwarding(let channel) = state else { return }
+            guard due <= now else { return armTimer(at: due, context) }
+            let timeout = settings.responseTimeout
+            settings.logger.warning("backend timed out", metadata: ["backend": "\(backendKey.map { "\($0.host):\($0.port)" } ?? "?")",
+                                                                   "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
+            state = .discarding
+            channel.close(promise: nil)
+            respond(.gatewayTimeout, "The application did not answer in time.")
+        }
+    }
+}
