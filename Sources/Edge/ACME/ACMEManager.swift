@@ -89,10 +89,20 @@ public final class ACMEManager<Client: RedisCommandSending & Sendable>: Sendable
         var soonest = ACMESettings.jittered(settings.checkInterval)
         let names = try await wanted()
         guard !names.isEmpty else { return soonest }
-        let stored = try await repository.list().filter { !$0.custom }
+        let all = try await repository.list()
+        let stored = all.filter { !$0.custom }
         for name in names {
             var status = try await store.status(name) ?? ACMEStatus(state: "pending")
             let now = Date()
+            // An uploaded certificate kept under this name is never replaced by an obtained one.
+            if all.contains(where: { $0.name == name && $0.custom }) {
+                let why = "an uploaded certificate is stored as \(name): it is served, none is obtained (delete-certificate it to use ACME)"
+                if status.state != "failed" || status.error != why {
+                    try await store.save(ACMEStatus(state: "failed", error: why, failures: status.failures), for: name)
+                    logger.warning("not obtaining a certificate for \(name): \(why)")
+                }
+                continue
+            }
             if let current = stored.first(where: { $0.name == name }), !status.renew {
                 // A third of the lifetime left, minus a per-name jitter of up to a thirtieth of it
                 // (certificates obtained together are not all renewed in the same minute).

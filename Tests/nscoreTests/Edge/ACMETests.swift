@@ -112,6 +112,16 @@ struct ACMETests {
                 let refused = try await h.manage(command, input)
                 #expect(refused.status == 2 && refused.output.contains("\"field\":\"\(field)\""), "\(command) \(input): \(refused)")
             }
+            // An uploaded certificate under the same name is kept: set-certificate says why nothing is obtained.
+            _ = try await runCommandOffPool("/bin/sh", ["-c", "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout \(h.root)/c.key -out \(h.root)/c.pem -days 30 -subj /CN=custom.test -addext subjectAltName=DNS:custom.test 2>/dev/null"])
+            let pem = try String(contentsOfFile: h.root + "/c.pem", encoding: .utf8), key = try String(contentsOfFile: h.root + "/c.key", encoding: .utf8)
+            let upload = try await h.manage("upload-certificate --allow-self-signed", JSONValueText.object(["certificate": pem, "key": key]))
+            #expect(upload.status == 0, "\(upload.output)")
+            let refused = try await h.manage("set-certificate", #"{"fqdn": "custom.test", "sync": true, "timeout": 20}"#)
+            #expect(refused.status == 1, "\(refused)")
+            let listed = try await h.manage("list-certificates", "")
+            #expect(listed.output.contains("an uploaded certificate is stored as custom.test"), "\(listed.output)")
+            #expect(try await served(h, "custom.test", "issuer").contains("CN = custom.test"), "the uploaded (self-signed) one is still served")
             let server = try await h.manage("get-acme-server", "")
             #expect(server.output.contains(pebble.directoryURL), "\(server.output)")
         } catch { Issue.record("\(error)\n\(h.log)") }
@@ -139,6 +149,13 @@ extension ACMETests {
         } catch { Issue.record("\(error)\n\(h.log)") }
         await pebble.close()
         await h.close()
+    }
+}
+
+/// A JSON object of strings, as a management command's input.
+enum JSONValueText {
+    static func object(_ fields: [String: String]) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
     }
 }
 
