@@ -16,7 +16,8 @@ struct EdgeRunCommand: AsyncParsableCommand {
             without dropping a connection. HTTPS picks the certificate per handshake by SNI (exact \
             name, one-level wildcard, then the default — a self-signed one made at first start and \
             kept). Requests are routed by host and path (priority host+path, host, path, then the \
-            longer path), bodies stream both ways; no route 404, backend down 502, no answer 504. \
+            longer path), bodies stream both ways; HTTP/1.1 on both listeners, HTTP/2 by ALPN on \
+            --https, websocket upgrades passed through; no route 404, backend down 502, no answer 504. \
             ACME: certificates asked for with set-certificate and for routes with lets_encrypt are \
             obtained over HTTP-01 (answered on --http) from the server of set-acme-server, renewed \
             with a third of their lifetime left; failures retry with backoff and show in \
