@@ -12,6 +12,8 @@ public enum ACMEError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut(what: String)
     /// The account or certificate key could not be made, read or used.
     case key(String)
+    /// The edge's ACME settings cannot be used (e.g. an unreadable --acme-ca-file).
+    case configuration(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum ACMEError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut(let what):
             "\(what) did not complete in time at the ACME server; retrying with backoff"
         case .key(let why): "ACME key: \(why)"
+        case .configuration(let why): "ACME settings: \(why)"
         }
     }
 

@@ -32,7 +32,7 @@ struct ACMEHTTPClient: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
-        do { tls = try NIOSSLContext(configuration: configuration) } catch { throw .key("TLS client setup (--acme-ca-file \(caFile ?? "-")): \(error)") }
+        do { tls = try NIOSSLContext(configuration: configuration) } catch { throw .configuration("cannot set up TLS to the ACME server with --acme-ca-file \(caFile ?? "(none)"): \(error)") }
     }
 
     func send(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, contentType: String? = nil,
