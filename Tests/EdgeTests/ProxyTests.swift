@@ -298,9 +298,14 @@ struct ProxyTests {
         let idle = try await CollectingClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
         try await idle.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(await waitFor { idle.received > 0 })
-        let download = Task { try await curl(["--max-time", "30", "--limit-rate", "16M", "-o", "/dev/null", "-w", "%{size_download}", "-H", "Host: a",
+        let dir = try makeTempDirectory(prefix: "nscore-drain")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let download = Task { try await curl(["--max-time", "30", "--limit-rate", "16M", "-o", dir + "/big", "-w", "%{size_download}", "-H", "Host: a",
                                               "http://127.0.0.1:\(port)/big?n=33554432"]) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Drain only once the response is under way (under load curl may not have sent its request yet).
+        #expect(await waitFor(timeout: .seconds(10)) {
+            ((try? FileManager.default.attributesOfItem(atPath: dir + "/big")[.size] as? Int) ?? 0) > 0
+        })
         let started = ContinuousClock.now
         async let forced = listener.drain(deadline: .seconds(20))
         #expect(await waitFor(timeout: .seconds(1)) { idle.isClosed }, "the idle connection is closed at once")
@@ -310,6 +315,31 @@ struct ProxyTests {
         #expect(ContinuousClock.now - started < .seconds(10))
         await idle.close()
         await backend.close()
+    }
+
+    @Test("an https backend (openssl s_server) by IP: refused when its certificate is not trusted (502), served with skip_cert_verify; ip_allowlist refuses other clients (403)")
+    func httpsBackendAndAllowlist() async throws {
+        let ca = try TestCA()
+        defer { try? FileManager.default.removeItem(atPath: ca.directory) }
+        try "hello over tls\n".write(toFile: ca.directory + "/hello.txt", atomically: true, encoding: .utf8)
+        let tlsPort = freePort()
+        let server = try ExternalProcess("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(tlsPort)", "-cert", ca.serverCertificate, "-key", ca.serverKey, "-WWW", "-quiet"],
+                                         logPath: ca.directory + "/s_server.log", workingDirectory: ca.directory)
+        #expect(await waitFor { (try? rawExchange(port: tlsPort, send: "", expect: 0)) != nil })
+        try await withEdge([["instance": "strict", "url": "https://127.0.0.1:\(tlsPort)", "host": "strict.test"],
+                            ["instance": "lax", "url": "https://127.0.0.1:\(tlsPort)", "host": "lax.test", "skip_cert_verify": "true"],
+                            ["instance": "inside", "url": "http://BACKEND", "host": "inside.test", "ip_allowlist": "127.0.0.0/8"],
+                            ["instance": "outside", "url": "http://BACKEND", "host": "outside.test", "ip_allowlist": "10.0.0.0/8 192.0.2.1"]]) { port, _ in
+            let strict = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: strict.test", "http://127.0.0.1:\(port)/hello.txt"])
+            #expect(strict.output == "502", "a certificate of a CA the system does not trust: \(strict.output)")
+            let lax = try await curl(["-H", "Host: lax.test", "http://127.0.0.1:\(port)/hello.txt"])
+            #expect(lax.output.contains("hello over tls"), "\(lax.output)")
+            let inside = try await curl(["-H", "Host: inside.test", "http://127.0.0.1:\(port)/in"])
+            #expect(inside.output.hasPrefix("GET /in"), "\(inside.output)")
+            let outside = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: outside.test", "http://127.0.0.1:\(port)/out"])
+            #expect(outside.output == "403", "\(outside.output)")
+        }
+        await server.stop()
     }
 
     @Test("keep-alive to the backend: consecutive requests reuse one backend connection; one the backend closed while idle is not reused")

@@ -31,10 +31,7 @@ extension ProxyHandler {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if backend.tls {
-                        var tls = TLSConfiguration.makeClientConfiguration()
-                        if skipVerify { tls.certificateVerification = .none }
-                        let ssl = try NIOSSLContext(configuration: tls)
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: skipVerify ? nil : backend.host))
+                        try channel.pipeline.syncOperations.addHandler(try BackendTLS.handler(host: backend.host, skipVerify: skipVerify))
                     }
                     // Headers come from requests NIO parsed (llhttp and NIOHTTP2 both refuse CR, LF, NUL in values)
                     // and the edge's own values: no second validation pass.

@@ -1,0 +1,22 @@
+import NIOSSL
+
+/// TLS to `https://` backends: two client contexts made once (loading the system
+/// CAs is not done per connection), verification against the system CAs unless
+/// the route says `skip_cert_verify`.
+enum BackendTLS {
+    private static let verifying = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
+    private static let trusting = Result { () throws -> NIOSSLContext in
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The handler for one backend connection. A host name is sent as SNI and checked against the
+    /// certificate; an IP address cannot be SNI — NIOSSL then checks the certificate's IP SANs
+    /// against the peer's address.
+    static func handler(host: String, skipVerify: Bool) throws -> NIOSSLClientHandler {
+        let context = try (skipVerify ? trusting : verifying).get()
+        let isAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+        return try NIOSSLClientHandler(context: context, serverHostname: skipVerify || isAddress ? nil : host)
+    }
+}
