@@ -50,14 +50,12 @@ struct EdgeManagementOptions: ParsableArguments {
 /// One management command: its operation on ``EdgeManagement``.
 protocol EdgeManagementStep: AsyncParsableCommand {
     var options: EdgeManagementOptions { get }
-    static func perform(_ management: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue
+    func perform(_ management: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue
 }
 
 extension EdgeManagementStep {
-    func run() async throws { try await runStep(Self.perform) }
-
-    /// Reads the JSON input, connects to Redis, runs `perform`, prints its JSON (or the error array and exits 2–7).
-    func runStep(_ perform: (EdgeManagement<RedisRoutingClient>, JSONValue) async throws(ManagementError) -> JSONValue) async throws {
+    /// Reads the JSON input, connects to Redis, runs ``perform(_:_:)``, prints its JSON (or the error array and exits 2–7).
+    func run() async throws {
         let env = try daemonEnvironment(envFile: options.envFile)
         let (id, settings) = try moduleRedis(explicit: options.moduleID, env: env, clientName: "nscore-edge",
                                              missing: "the edge's module id is needed: --module-id traefik1 (or MODULE_ID)")
@@ -103,25 +101,25 @@ extension EdgeManagementStep {
 struct SetRoute: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "set-route", abstract: "Add or replace a route (instance, url, host, path, priority, strip_prefix, http2https, lets_encrypt, skip_cert_verify, ip_allowlist).")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setRoute(input) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setRoute(input) }
 }
 
 struct GetRoute: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "get-route", abstract: "Print a route: {\"instance\"}.")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.getRoute(input) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.getRoute(input) }
 }
 
 struct DeleteRoute: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "delete-route", abstract: "Delete a route: {\"instance\"}.")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.deleteRoute(input) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.deleteRoute(input) }
 }
 
 struct ListRoutes: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "list-routes", abstract: "Print every route.")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.listRoutes() }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.listRoutes() }
 }
 
 struct UploadCertificate: EdgeManagementStep {
@@ -132,30 +130,27 @@ struct UploadCertificate: EdgeManagementStep {
     @OptionGroup var options: EdgeManagementOptions
     @Flag(help: "Accept a chain whose root is in the upload itself (a self-signed certificate or a private CA).")
     var allowSelfSigned = false
-
-    func run() async throws {
-        let allow = allowSelfSigned
-        try await runStep { m, input throws(ManagementError) in try await m.uploadCertificate(input, allowSelfSigned: allow) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue {
+        try await m.uploadCertificate(input, allowSelfSigned: allowSelfSigned)
     }
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.uploadCertificate(input) }
 }
 
 struct GetCertificate: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "get-certificate", abstract: "Print a certificate and its private key: {\"name\"} (needs the edge's --state-dir).")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.getCertificate(input) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.getCertificate(input) }
 }
 
 struct ListCertificates: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "list-certificates", abstract: "Print every certificate: names, not_after, status (valid, expiring, expired), custom.")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.listCertificates() }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.listCertificates() }
 }
 
 struct DeleteCertificate: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "delete-certificate", abstract: "Delete a certificate: {\"name\"}.")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.deleteCertificate(input) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.deleteCertificate(input) }
 }
 
 struct SetCertificate: EdgeManagementStep {
@@ -164,17 +159,17 @@ struct SetCertificate: EdgeManagementStep {
         abstract: "Ask the running edge for an ACME certificate: {\"fqdn\", \"sync\"?, \"renew\"?, \"timeout\"?}.",
         discussion: "sync waits for the outcome (exit 1 with the CA's error when it failed); renew obtains a new certificate now.")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setCertificate(input) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setCertificate(input) }
 }
 
 struct SetAcmeServer: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "set-acme-server", abstract: "Set the ACME directory and contact: {\"url\": https URL, \"email\"?}.")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setAcmeServer(input) }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.setAcmeServer(input) }
 }
 
 struct GetAcmeServer: EdgeManagementStep {
     static let configuration = CommandConfiguration(commandName: "get-acme-server", abstract: "Print the ACME directory and contact (Let's Encrypt production until set).")
     @OptionGroup var options: EdgeManagementOptions
-    static func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.getAcmeServer() }
+    func perform(_ m: EdgeManagement<RedisRoutingClient>, _ input: JSONValue) async throws(ManagementError) -> JSONValue { try await m.getAcmeServer() }
 }
