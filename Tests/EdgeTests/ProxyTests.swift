@@ -115,6 +115,11 @@ struct ProxyTests {
             #expect(r.output.contains("x-forwarded-proto: http"))
             #expect(r.output.contains("x-forwarded-host: app.test"))
             #expect(r.output.contains("host: app.test"))
+            // Hop-by-hop: the standard ones and any the Connection header names stay on this hop.
+            let hop = try await curl(["-H", "Host: app.test", "-H", "Connection: keep-alive, X-Hop-Secret", "-H", "X-Hop-Secret: 1", "-H", "TE: trailers",
+                                      "-H", "X-Kept: 2", "http://127.0.0.1:\(port)/app/hop"])
+            #expect(hop.output.hasPrefix("GET /hop\n") && !hop.output.lowercased().contains("x-hop-secret") && !hop.output.contains("te: trailers")
+                    && !hop.output.contains("connection:") && hop.output.contains("x-kept: 2"), "\(hop.output)")
             let missing = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: nothing.test", "http://127.0.0.1:\(port)/"])
             #expect(missing.output == "404")
             let redirect = try await curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Host: secure.test", "http://127.0.0.1:\(port)/a?b=c"])

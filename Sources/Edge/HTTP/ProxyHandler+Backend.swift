@@ -73,10 +73,10 @@ extension ProxyHandler {
         // A 504 must be on time: re-arm when the armed timer (a head deadline) is later — never with
         // the defaults (head 30 s < response 60 s), so not per request.
         if let armed = timerDeadline, armed > due {
-            responseTimer?.cancel()
-            responseTimer = nil
+            deadlineTimer?.cancel()
+            deadlineTimer = nil
         }
-        if responseTimer == nil { armTimer(at: due, context) }
+        if deadlineTimer == nil { armTimer(at: due, context) }
     }
 
     func backendRead(_ part: HTTPClientResponsePart) {
@@ -87,9 +87,7 @@ extension ProxyHandler {
             backendKeepAlive = head.isKeepAlive
             responseDeadline = nil
             upgraded = upgradeRequested && head.status == .switchingProtocols
-            for name in ["connection", "keep-alive", "transfer-encoding", "proxy-connection", "trailer", "upgrade"] where !upgraded || name != "upgrade" {
-                head.headers.remove(name: name)
-            }
+            head.headers = HopByHop.strip(head.headers, isRequest: false, keepUpgrade: upgraded)
             if upgraded { head.headers.add(name: "connection", value: "upgrade") } else if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
             head.version = requestVersion
             access.status = Int(head.status.code)
@@ -117,15 +115,19 @@ extension ProxyHandler {
                     backend.close(promise: nil)
                 }
             }
-            let keepAlive = self.keepAlive
-            if keepAlive {
-                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-                awaitNextHead(context)
-            } else {
-                context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in context.close(promise: nil) }
-            }
-            responseDone(context)
+            endResponse(trailers, context)
         }
+    }
+
+    /// Writes the response's end; then the next request (keep-alive) or the close.
+    func endResponse(_ trailers: HTTPHeaders?, _ context: ChannelHandlerContext) {
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            awaitNextHead(context)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in context.close(promise: nil) }
+        }
+        responseDone(context)
     }
 
     /// After the 101: the client and the backend connection become one byte relay.

@@ -26,15 +26,15 @@ extension ProxyHandler {
     /// so after a response a slow head is closed within headTimeout + responseTimeout at most).
     func awaitNextHead(_ context: ChannelHandlerContext) {
         headDeadline = .now() + settings.headTimeout
-        if responseTimer == nil { armTimer(at: headDeadline!, context) }
+        if deadlineTimer == nil { armTimer(at: headDeadline!, context) }
     }
 
     /// One timer per connection, not per request, for both deadlines: when it fires early (a later
     /// request of a keep-alive connection), it re-arms for the deadline still pending.
     func armTimer(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
         timerDeadline = deadline
-        responseTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
-            responseTimer = nil
+        deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            deadlineTimer = nil
             timerDeadline = nil
             guard let context = self.context else { return }
             let now = NIODeadline.now()

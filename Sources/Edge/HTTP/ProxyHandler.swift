@@ -33,9 +33,10 @@ public struct ProxySettings: Sendable {
     }
 }
 
-/// One client connection of the edge (after NIO's HTTP/1.1 server pipeline,
-/// which serialises pipelined requests): routes each request, streams it to a
-/// new backend connection and the response back, both ways with backpressure.
+/// One client connection of the edge (after NIO's HTTP/1.1 decoder and encoder,
+/// or one HTTP/2 stream): answers pipelined requests in order, routes each,
+/// streams it to a pooled (or new) backend connection and the response back,
+/// both ways with backpressure.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {  // its channel's loop only
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -56,7 +57,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var keepAlive = true
     var requestVersion = HTTPVersion.http1_1
     var responseStarted = false
-    var responseTimer: Scheduled<Void>?
+    /// The one timer of the connection, for whichever deadline is due first.
+    var deadlineTimer: Scheduled<Void>?
     /// When the current request's backend must have started answering (nil: it has, or no request).
     var responseDeadline: NIODeadline?
     /// When the armed timer fires.
@@ -174,18 +176,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             let location = "https://\(RouteTable.hostWithoutPort(host))\(head.uri)"
             return respond(.permanentRedirect, "Moved to <a href=\"\(location)\">HTTPS</a>.", extra: [("location", location)])
         }
-        var headers = head.headers
         upgradeRequested = UpgradeTunnel.isUpgrade(head)
         upgraded = false
-        for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer"] { headers.remove(name: name) }
-        if upgradeRequested { headers.add(name: "connection", value: "upgrade") } else { headers.remove(name: "upgrade") }
+        var headers = HopByHop.strip(head.headers, isRequest: true, keepUpgrade: upgradeRequested)
+        if upgradeRequested { headers.add(name: "connection", value: "upgrade") }
         let forwardedFor = (head.headers.first(name: "x-forwarded-for").map { $0 + ", " } ?? "") + client
         headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor)
         headers.replaceOrAdd(name: "x-forwarded-proto", value: settings.tls ? "https" : "http")
         headers.replaceOrAdd(name: "x-forwarded-host", value: host)
         let backendHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: route.backendPath(for: head.uri), headers: headers)
         state = .connecting([.head(backendHead)])
-        requestEnded = false
         retryParts = [.head(backendHead)]
         currentRoute = route
         connect(route, context, fresh: upgradeRequested)
@@ -210,13 +210,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     }
 
     func finishResponse(_ context: ChannelHandlerContext) {
-        let keepAlive = self.keepAlive
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { context.close(promise: nil) }
-        }
         responseDeadline = nil
-        if keepAlive { awaitNextHead(context) }
-        responseDone(context)
+        endResponse(nil, context)
         // The state stays .discarding: parts still arriving for this request are dropped; the next head starts afresh.
     }
 
@@ -252,7 +247,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     func channelInactive(context: ChannelHandlerContext) {
         if case .forwarding(let backend) = state { backend.close(promise: nil) }
         state = .idle
-        responseTimer?.cancel()
+        deadlineTimer?.cancel()
         context.fireChannelInactive()
     }
 }
