@@ -131,6 +131,32 @@ struct ACMETests {
 }
 
 extension ACMETests {
+    @Test("an ACME server that answers garbage or an oversized directory (openssl s_server -WWW): a clear error in list-certificates, nothing stored, the edge keeps serving")
+    func badServer() async throws {
+        let h = try await EdgeHarness(start: false)
+        let ca = try TestCA()
+        let port = freePort()
+        try "this is not JSON\n".write(toFile: ca.directory + "/garbage", atomically: true, encoding: .utf8)
+        _ = try await runCommandOffPool("/bin/sh", ["-c", "head -c 2097152 /dev/zero | tr '\\0' 'x' > \(ca.directory)/huge"])
+        let server = try ExternalProcess("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", ca.serverCertificate, "-key", ca.serverKey, "-WWW", "-quiet"],
+                                         logPath: ca.directory + "/s_server.log", workingDirectory: ca.directory)
+        do {
+            try await h.startEdge(["--acme-ca-file", ca.caCertificate, "--acme-retry", "30"])
+            for (file, error, fqdn) in [("garbage", "not an ACME directory", "garbage.test"), ("huge", "answer larger than 1 MiB", "huge.test")] {
+                #expect(try await h.manage("set-acme-server", #"{"url": "https://localhost:\#(port)/\#(file)"}"#).status == 0)
+                let failed = try await h.manage("set-certificate", #"{"fqdn": "\#(fqdn)", "sync": true, "timeout": 20}"#)
+                #expect(failed.status == 1, "\(failed)")
+                let listed = try await h.manage("list-certificates", "")
+                #expect(listed.output.contains(error), "\(file): \(listed.output)")
+            }
+            #expect(try await h.admin.hgetall("module/edge1/certificate/garbage.test").isEmpty)
+            #expect(try await h.curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: none.test", "http://127.0.0.1:\(h.httpPort)/"]) == "404")
+        } catch { Issue.record("\(error)\n\(h.log)") }
+        await server.stop()
+        await h.close()
+        try? FileManager.default.removeItem(atPath: ca.directory)
+    }
+
     @Test("a certificate is renewed by itself once a third of its lifetime is left (pebble issuing 15 s certificates)")
     func automaticRenewal() async throws {
         let (h, pebble) = try await start(validity: 15)
