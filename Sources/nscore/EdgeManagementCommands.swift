@@ -5,7 +5,6 @@ import JSON
 import Net
 import NIOPosix
 import RESP
-import Secrets
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,19 +66,9 @@ extension EdgeManagementStep {
         let redis = RedisRoutingClient(settings: settings, group: MultiThreadedEventLoopGroup.singleton, poolSize: 1)
         let node = options.nodeID ?? env["NODE_ID"].flatMap { Int($0) } ?? 1
         let stateDir = options.stateDir ?? env["STATE_DIRECTORY"] ?? "/var/lib/nscore-edge"
-        let keys = try? KeyPair.load(secretKeyFile: stateDir + "/edge.key")
-        var publicKey = keys?.publicKey
-        if publicKey == nil, let text = try? await redis.send(["GET", "module/\(id)/public_key"], timeout: nil).value.string {
-            publicKey = try? KeyPair.publicKey(base64: text)
-        }
-        guard let publicKey else {
-            await redis.close()
-            finish(ManagementError(exitCode: 1, field: "-", value: .null,
-                                   message: "module/\(id)/public_key is not in Redis and \(stateDir)/edge.key is not readable: start the edge once"))
-        }
-        let repository = CertificateRepository(redis: redis, edgeID: id, nodeID: node, publicKey: publicKey, keys: keys)
         do {
-            let output = try await perform(EdgeManagement(redis: redis, edgeID: id, certificates: repository), input)
+            let management = try await EdgeManagement.connect(redis: redis, edgeID: id, nodeID: node, stateDirectory: stateDir)
+            let output = try await perform(management, input)
             await redis.close()
             StandardOutput.write(output.prettySerialized + "\n")
         } catch {

@@ -39,6 +39,23 @@ public struct EdgeManagement<Client: RedisCommandSending & Sendable>: Sendable {
         acme = ACMEStore(redis: redis, edgeID: edgeID)
     }
 
+    /// The management of a running (or once started) edge: its secret key from `stateDirectory`
+    /// when this process may read it (get-certificate opens keys), else only its public key from
+    /// `module/<edge>/public_key` (enough to seal, store, list and delete).
+    public static func connect(redis: Client, edgeID: String, nodeID: Int, stateDirectory: String) async throws(ManagementError) -> Self {
+        let keys = try? KeyPair.load(secretKeyFile: stateDirectory + "/edge.key")
+        var publicKey = keys?.publicKey
+        if publicKey == nil, let text = try? await redis.get("module/\(edgeID)/public_key") {
+            publicKey = try? KeyPair.publicKey(base64: text)
+        }
+        guard let publicKey else {
+            throw ManagementError(exitCode: 1, field: "-", value: .null,
+                                  message: "module/\(edgeID)/public_key is not in Redis and \(stateDirectory)/edge.key is not readable: start the edge once")
+        }
+        return Self(redis: redis, edgeID: edgeID,
+                    certificates: CertificateRepository(redis: redis, edgeID: edgeID, nodeID: nodeID, publicKey: publicKey, keys: keys))
+    }
+
     private var routesPrefix: String { "module/\(edgeID)/routes/" }
 
     private func redisFailure(_ error: any Error) -> ManagementError {
