@@ -73,6 +73,33 @@ private final class Backend: @unchecked Sendable {
     }
 }
 
+/// A backend that answers every read with the same bytes (then closes, when asked): responses NIO would not make.
+private final class RawBackend: @unchecked Sendable {
+    let channel: any Channel
+    var port: Int { channel.localAddress!.port! }
+
+    init(reply: String, close: Bool) async throws {
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(Handler(reply: reply, close: close)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func close() async { try? await channel.close() }
+
+    final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let reply: String, close: Bool
+        init(reply: String, close: Bool) { self.reply = reply; self.close = close }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let done = context.writeAndFlush(NIOAny(ByteBuffer(string: reply)))
+            if close { let channel = context.channel; done.whenComplete { _ in channel.close(promise: nil) } }
+        }
+    }
+}
+
 private func curl(_ args: [String]) async throws -> (status: Int32, output: String) {
     try await runCommandOffPool("/usr/bin/curl", ["-sS", "--max-time", "10"] + args)
 }
@@ -345,6 +372,39 @@ struct ProxyTests {
             #expect(outside.output == "403", "\(outside.output)")
         }
         await server.stop()
+    }
+
+    @Test("responses framed every way reach the client whole: until the close (HTTP/1.1 and HTTP/2), chunked to an HTTP/1.0 client as plain data, HEAD; a malformed response is a 502")
+    func responseFraming() async throws {
+        let untilClose = try await RawBackend(reply: "HTTP/1.1 200 OK\r\nX-From: raw\r\n\r\nbody until the close", close: true)
+        let chunked = try await RawBackend(reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", close: false)
+        let broken = try await RawBackend(reply: "HTTP/1.1 2x0 OK\r\n\r\n", close: false)
+        defer { Task { await untilClose.close(); await chunked.close(); await broken.close() } }
+        let routes = [["instance": "close", "url": "http://127.0.0.1:\(untilClose.port)", "host": "close.test"],
+                      ["instance": "chunked", "url": "http://127.0.0.1:\(chunked.port)", "host": "chunked.test"],
+                      ["instance": "broken", "url": "http://127.0.0.1:\(broken.port)", "host": "broken.test"],
+                      ["instance": "app", "url": "http://BACKEND", "host": "app.test"]]
+        for tls in [false, true] {
+            try await withEdge(routes, tls: tls) { port, _ in
+                let scheme = tls ? "https" : "http"
+                let whole = try await curl(["-k", "-i", "-H", "Host: close.test", "\(scheme)://127.0.0.1:\(port)/"])
+                #expect(whole.status == 0 && whole.output.hasSuffix("\r\n\r\nbody until the close"), "\(scheme): \(whole)")
+                #expect(whole.output.lowercased().contains("x-from: raw"), "\(scheme): \(whole)")
+                let bad = try await curl(["-k", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: broken.test", "\(scheme)://127.0.0.1:\(port)/"])
+                #expect(bad.output == "502", "\(scheme): \(bad)")
+                let heads = try await curl(["-k", "-I", "-H", "Host: app.test", "\(scheme)://127.0.0.1:\(port)/h1", "\(scheme)://127.0.0.1:\(port)/h2"])
+                #expect(heads.output.components(separatedBy: " 200").count == 3, "two HEADs on one connection: \(heads.output)")
+            }
+        }
+        try await withEdge(routes) { port, _ in
+            let started = ContinuousClock.now
+            let old = try rawExchange(port: port, send: "GET / HTTP/1.0\r\nHost: chunked.test\r\nConnection: keep-alive\r\n\r\n", until: { _ in false })
+            #expect(old.hasPrefix("HTTP/1.1 200") && old.hasSuffix("\r\n\r\nhello world") && !old.lowercased().contains("transfer-encoding")
+                    && !old.lowercased().contains("content-length"), "\(old)")
+            #expect(ContinuousClock.now - started < .seconds(1.5), "the edge closed the connection to end the body")
+            let new = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: chunked.test\r\n\r\n", until: { $0.hasSuffix("0\r\n\r\n") })
+            #expect(new.contains("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n") && !new.lowercased().contains("content-length"), "\(new)")
+        }
     }
 
     @Test("keep-alive to the backend: consecutive requests reuse one backend connection; one the backend closed while idle is not reused")

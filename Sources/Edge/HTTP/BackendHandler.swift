@@ -1,10 +1,9 @@
 import NIOCore
-import NIOHTTP1
 
-/// The backend side of one proxied request: hands response parts to the
+/// The backend side of one proxied request: hands the response's bytes to the
 /// client side (same event loop) and reports the backend's writability.
 final class BackendHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {  // its channel's loop only
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     /// The client side being served; nil while the connection waits in the pool.
     weak var proxy: ProxyHandler?
     private let pool: BackendPool

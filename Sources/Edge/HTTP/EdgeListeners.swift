@@ -5,10 +5,10 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOSSL
 
-/// The edge's HTTP and HTTPS listeners on Net: NIO's HTTP/1.1 decoder and
-/// encoder (see ``UpgradeTunnel``) in front of ``ProxyHandler``, which does
-/// keep-alive, pipelining in order and 400 on malformed requests (conflicting
-/// Content-Length/Transfer-Encoding included).
+/// The edge's HTTP and HTTPS listeners on Net: ``ProxyHandler`` on the
+/// connection's bytes (HTTP/1.1: keep-alive, pipelining in order, 400 on
+/// malformed requests, conflicting Content-Length/Transfer-Encoding included),
+/// or on each HTTP/2 stream through ``HTTP2StreamBridge``.
 public enum EdgeListeners {
     /// Plain HTTP (`--http`): routes, `http2https` redirects.
     public static func startHTTP(_ address: ListenAddress, settings: ProxySettings, group: any EventLoopGroup,
@@ -16,7 +16,6 @@ public enum EdgeListeners {
         try await Listener.start(ListenerConfiguration(name: "edge-http", address: address, idleTimeout: .seconds(120)),
                                  group: group, logger: logger) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try UpgradeTunnel.addServerHandlers(to: channel.pipeline.syncOperations)
                 try channel.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
             }
         }
@@ -37,13 +36,13 @@ public enum EdgeListeners {
                     connection.configureHTTP2Pipeline(mode: .server) { stream in
                         stream.eventLoop.makeCompletedFuture {
                             try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                            try stream.pipeline.syncOperations.addHandler(HTTP2StreamBridge(maxHeadBytes: settings.maxHeadBytes))
                             try stream.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
                         }
                     }.map { _ in }
                 },
                 http1ChannelConfigurator: { connection in
                     connection.eventLoop.makeCompletedFuture {
-                        try UpgradeTunnel.addServerHandlers(to: connection.pipeline.syncOperations)
                         try connection.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
                     }
                 })

@@ -1,35 +1,45 @@
-import NIOHTTP1
+import NIOCore
 
-/// The headers that describe one connection, not the message (RFC 9110 §7.6.1):
-/// a proxy drops them, and any header the `Connection` header names, before
-/// passing a message on. One pass over the headers; names are compared without
-/// lower-casing copies.
-enum HopByHop {
-    /// Dropped from requests (`transfer-encoding` stays: NIO frames the body to the backend from it).
-    private static let request = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"]
-    /// Dropped from responses (NIO frames the body to the client itself).
-    private static let response = request + ["transfer-encoding"]
-    /// `Connection` tokens that name no header to drop.
-    private static let options = ["keep-alive", "close", "upgrade"]
+/// The fields that describe one connection, not the message (RFC 9110 §7.6.1):
+/// a proxy drops them, and any field the `Connection` header names, before
+/// passing a message on. Names are compared on the received bytes, without
+/// lower-cased copies.
+struct HopByHop {
+    /// Keep `Upgrade` (a request or 101 that switches protocols).
+    var keepUpgrade = false
+    /// Keep `Transfer-Encoding` (a chunked body forwarded as it came).
+    var keepTransferEncoding = true
+    /// Drop `Content-Length` (a response with Transfer-Encoding too: the coding wins, RFC 9112 §6.3).
+    var dropContentLength = false
+    /// Also drop the client's `X-Forwarded-*` (the edge writes its own).
+    var dropForwarded = false
+    /// Fields the `Connection` header names (lower-cased), besides its options.
+    private let named: [Substring]
 
-    /// `headers` without hop-by-hop fields; `upgrade` is kept when the message switches protocols.
-    static func strip(_ headers: HTTPHeaders, isRequest: Bool, keepUpgrade: Bool) -> HTTPHeaders {
-        let fixed = isRequest ? request : response
-        // Headers the Connection header names (rare: usually it only says keep-alive or close).
-        var named: [Substring] = []
-        for token in headers[canonicalForm: "connection"] where !options.contains(where: { same(token, $0) }) { named.append(token) }
-        var out = HTTPHeaders()
-        out.reserveCapacity(headers.count + 3)
-        for (name, value) in headers {
-            let drop = fixed.contains { same(name, $0) } && !(keepUpgrade && same(name, "upgrade")) || named.contains { same(name, $0) }
-            if !drop { out.add(name: name, value: value) }
-        }
-        return out
+    init(_ head: MessageHead) {
+        let options: Set<Substring> = ["keep-alive", "close", "upgrade"]
+        named = head.tokens("connection").filter { !options.contains($0) }
     }
 
-    /// ASCII case-insensitive equality.
-    static func same(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
-        guard a.utf8.count == b.utf8.count else { return false }
-        return zip(a.utf8, b.utf8).allSatisfy { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) }
+    /// Whether `field` of `head` is left out of the forwarded message.
+    func drops(_ field: MessageHead.Field, of head: MessageHead) -> Bool {
+        let name = field.name
+        let bytes = head.bytes
+        switch name.count {
+        case 2: return bytes.equalsIgnoringCase(name, "te")
+        case 7: return bytes.equalsIgnoringCase(name, "trailer") || !keepUpgrade && bytes.equalsIgnoringCase(name, "upgrade")
+        case 10: return bytes.equalsIgnoringCase(name, "connection") || bytes.equalsIgnoringCase(name, "keep-alive") || isNamed(name, bytes)
+        case 14: return dropContentLength && bytes.equalsIgnoringCase(name, "content-length") || isNamed(name, bytes)
+        case 15: return dropForwarded && bytes.equalsIgnoringCase(name, "x-forwarded-for") || isNamed(name, bytes)
+        case 16: return bytes.equalsIgnoringCase(name, "proxy-connection") || dropForwarded && bytes.equalsIgnoringCase(name, "x-forwarded-host")
+            || isNamed(name, bytes)
+        case 17: return !keepTransferEncoding && bytes.equalsIgnoringCase(name, "transfer-encoding")
+            || dropForwarded && bytes.equalsIgnoringCase(name, "x-forwarded-proto") || isNamed(name, bytes)
+        default: return isNamed(name, bytes)
+        }
+    }
+
+    private func isNamed(_ name: Range<Int>, _ bytes: ByteBuffer) -> Bool {
+        !named.isEmpty && named.contains { token in token.utf8.count == name.count && bytes.getString(at: name.lowerBound, length: name.count)?.lowercased() == String(token) }
     }
 }

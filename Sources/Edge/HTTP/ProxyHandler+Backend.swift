@@ -1,11 +1,11 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
 /// The backend side of ``ProxyHandler``: connecting (or taking a pooled
-/// connection), the response coming back, backpressure both ways, a backend
-/// that closes, and the switch to a tunnel after a 101.
+/// connection), the response coming back as bytes (its head rewritten, its
+/// body passed on as it came), backpressure both ways, a backend that
+/// closes, and the switch to a tunnel after a 101.
 extension ProxyHandler {
     func connect(_ route: Route, _ context: ChannelHandlerContext, fresh: Bool = false) {
         let loop = context.eventLoop
@@ -13,6 +13,7 @@ extension ProxyHandler {
         let pool = BackendPool.of(loop)
         let key = BackendPool.Key(host: backend.host, port: backend.port, tls: backend.tls, skipVerify: route.skipCertVerify)
         backendKey = key
+        resetResponse()
         if !fresh, let pooled = pool.take(key), let channel = pooled.channel {
             pooled.proxy = self
             backendHandler = pooled
@@ -33,9 +34,6 @@ extension ProxyHandler {
                     if backend.tls {
                         try channel.pipeline.syncOperations.addHandler(try BackendTLS.handler(host: backend.host, skipVerify: skipVerify))
                     }
-                    // Headers come from requests NIO parsed (llhttp and NIOHTTP2 both refuse CR, LF, NUL in values)
-                    // and the edge's own values: no second validation pass.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -52,19 +50,18 @@ extension ProxyHandler {
                     attach(channel, context)
                 case .failure(let error):
                     settings.logger.warning("backend unreachable", metadata: ["backend": "\(backend.host):\(backend.port)", "error": "\(error)"])
-                    respond(.badGateway, "The application is not reachable.")
+                    respond(502, "The application is not reachable.")
                 }
             }
     }
 
-    /// Sends the waiting request parts on `channel` and starts the response timer.
+    /// Sends the waiting request bytes on `channel` and starts the response timer.
     func attach(_ channel: any Channel, _ context: ChannelHandlerContext) {
-        guard case .connecting(let parts) = state else {
+        guard case .connecting(let pending) = state else {
             channel.close(promise: nil)
             return
         }
-        for part in parts { channel.write(part, promise: nil) }
-        channel.flush()
+        channel.writeAndFlush(pending, promise: nil)
         state = .forwarding(channel)
         // Backpressure starts from this client's state, not from the pooled connection's last user.
         backendHandler?.setReading(context.channel.isWritable)
@@ -79,60 +76,138 @@ extension ProxyHandler {
         if deadlineTimer == nil { armTimer(at: due, context) }
     }
 
-    func backendRead(_ part: HTTPClientResponsePart) {
-        guard let context, case .forwarding = state else { return }
-        switch part {
-        case .head(var head):
-            responseStarted = true
-            backendKeepAlive = head.isKeepAlive
-            responseDeadline = nil
-            upgraded = upgradeRequested && head.status == .switchingProtocols
-            head.headers = HopByHop.strip(head.headers, isRequest: false, keepUpgrade: upgraded)
-            if upgraded { head.headers.add(name: "connection", value: "upgrade") } else if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
-            head.version = requestVersion
-            access.status = Int(head.status.code)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-        case .body(let body):
-            access.bytes += body.readableBytes
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        case .end(let trailers):
-            // Idle first: closing the backend reports its inactivity synchronously (backendClosed).
-            let finished = state
-            state = .idle
-            access.finish(settings.accessLogger)
-            if upgraded, case .forwarding(let backend) = finished {
-                return tunnel(backend, context)
-            }
-            // A backend that could not take more body paused this client: its next request must be read.
-            if !clientReading { setClientReading(true, context) }
-            if case .forwarding(let backend) = finished {
-                // Back to the pool when both sides kept the connection reusable; else closed.
-                if backendKeepAlive, requestEnded, let key = backendKey, let handler = backendHandler {
-                    handler.proxy = nil
-                    backendHandler = nil
-                    BackendPool.of(context.eventLoop).give(handler, key)
-                } else {
-                    backend.close(promise: nil)
+    func resetResponse() {
+        responseParser = HeadParser(.response, maxBytes: settings.maxHeadBytes)
+        responseBody = nil
+        backendInbound.clear()
+        responseStarted = false
+    }
+
+    /// Bytes from the backend: the response head (rewritten for the client), then its body as it came.
+    func backendRead(_ bytes: ByteBuffer) {
+        guard let context, case .forwarding(let backend) = state else { return }
+        var bytes = bytes
+        if backendInbound.readableBytes == 0 { backendInbound = bytes } else { backendInbound.writeBuffer(&bytes) }
+        do {
+            while backendInbound.readableBytes > 0 || responseBody?.isDone == true {
+                guard var body = responseBody else {
+                    guard let head = try responseParser.parse(&backendInbound) else { return }
+                    if try !responseHead(head, context) { return tunnel(backend, context) }
+                    continue
                 }
+                let done = try passResponseBody(&body, context)
+                responseBody = body
+                if done { return responseEnded(context) }
+                if backendInbound.readableBytes == 0 { return }
             }
-            endResponse(trailers, context)
+        } catch {
+            settings.logger.warning("bad response from the backend", metadata: ["backend": "\(backendKey.map { "\($0.host):\($0.port)" } ?? "?")", "error": "\(error)"])
+            state = .discarding
+            backend.close(promise: nil)
+            if responseStarted { context.close(promise: nil) } else { respond(502, "The application answered with a malformed response.") }
         }
     }
 
-    /// Writes the response's end; then the next request (keep-alive) or the close.
-    func endResponse(_ trailers: HTTPHeaders?, _ context: ChannelHandlerContext) {
+    /// Writes the client's response head; false when the connection switches to a tunnel (101).
+    func responseHead(_ head: MessageHead, _ context: ChannelHandlerContext) throws(HTTPWireError) -> Bool {
+        let status = head.statusCode
+        var rules = HopByHop(head)
+        if status == 101, upgradeRequested {
+            rules.keepUpgrade = true
+            write(head, rules, extra: "connection: upgrade\r\n", context)
+            return false
+        }
+        if status < 200 {  // 100 Continue and other interim answers: passed on (HTTP/1.1 clients); the final one follows
+            if requestMinorVersion >= 1 { write(head, rules, extra: nil, context) }
+            return true
+        }
+        let framing = try head.responseFraming(toHead: requestIsHead)
+        responseStarted = true
+        responseDeadline = nil
+        backendKeepAlive = head.isKeepAlive && framing != .untilClose
+        // A body that ends with the backend's close ends with the client's; an HTTP/1.0 client gets chunks as plain data, then the close.
+        passFraming = framing != .chunked || requestMinorVersion >= 1
+        if framing == .untilClose || !passFraming { keepAlive = false }
+        rules.keepTransferEncoding = passFraming
+        rules.dropContentLength = framing == .chunked
+        access.status = status
+        write(head, rules, extra: keepAlive ? (requestMinorVersion == 0 ? "connection: keep-alive\r\n" : nil) : "connection: close\r\n", context)
+        responseBody = BodyReader(framing)
+        return true
+    }
+
+    private func write(_ head: MessageHead, _ rules: HopByHop, extra: StaticString?, _ context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 32)
+        HeadWriter.response(head, rules: rules, extra: extra, into: &out)
+        context.write(wrapOutboundOut(out), promise: nil)
+    }
+
+    /// Passes on the body bytes `backendInbound` holds; true once the body is complete.
+    func passResponseBody(_ body: inout BodyReader, _ context: ChannelHandlerContext) throws(HTTPWireError) -> Bool {
+        var length = 0
+        loop: while true {
+            switch try body.next(in: backendInbound, at: length) {
+            case .data(let n):
+                access.bytes += n
+                if !passFraming {
+                    if length > 0 { backendInbound.moveReaderIndex(forwardBy: length) }
+                    context.write(wrapOutboundOut(backendInbound.readSlice(length: n)!), promise: nil)
+                    length = 0
+                } else {
+                    length += n
+                }
+            case .framing(let n): length += n
+            case .needMore, .done: break loop
+            }
+        }
+        if passFraming, length > 0 { context.write(wrapOutboundOut(backendInbound.readSlice(length: length)!), promise: nil) }
+        else { backendInbound.moveReaderIndex(forwardBy: length) }
+        return body.isDone
+    }
+
+    /// The response is complete: the backend connection back to the pool (or closed), then the next request.
+    func responseEnded(_ context: ChannelHandlerContext) {
+        // Idle first: closing the backend reports its inactivity synchronously (backendClosed).
+        let finished = state
+        state = .idle
+        access.finish(settings.accessLogger)
+        // A backend that could not take more body paused this client: its next request must be read.
+        if !clientReading { setClientReading(true, context) }
+        if case .forwarding(let backend) = finished {
+            // Back to the pool when both sides kept the connection reusable (and it sent nothing more); else closed.
+            if backendKeepAlive, requestBody.isDone, backendInbound.readableBytes == 0, let key = backendKey, let handler = backendHandler {
+                handler.proxy = nil
+                backendHandler = nil
+                BackendPool.of(context.eventLoop).give(handler, key)
+            } else {
+                backend.close(promise: nil)
+            }
+        }
+        resetResponse()
+        endResponse(context)
+    }
+
+    /// The response is written: the next request (keep-alive) or the close once it is flushed.
+    func endResponse(_ context: ChannelHandlerContext) {
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            context.flush()
             awaitNextHead(context)
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
         }
         responseDone(context)
     }
 
-    /// After the 101: the client and the backend connection become one byte relay.
+    /// After the 101: the client and the backend connection become one byte relay; bytes either
+    /// side sent right after the handshake are passed on first.
     func tunnel(_ backend: any Channel, _ context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        state = .idle
+        access.status = 101
+        access.finish(settings.accessLogger)
+        if backendInbound.readableBytes > 0 { context.write(wrapOutboundOut(backendInbound), promise: nil); backendInbound.clear() }
+        context.flush()
+        if inbound.readableBytes > 0 { backend.writeAndFlush(inbound, promise: nil); inbound.clear() }
         do { try UpgradeTunnel.start(client: context, backend: backend) } catch {
             settings.logger.warning("cannot switch the connection to a tunnel", metadata: ["error": "\(error)"])
             backend.close(promise: nil)
@@ -165,20 +240,22 @@ extension ProxyHandler {
     }
 
     func backendClosed(_ channel: any Channel) {
-        guard case .forwarding(let current) = state, current === channel else { return }
+        guard case .forwarding(let current) = state, current === channel, let context else { return }
+        // A body delimited by the close: complete.
+        if responseBody?.endsWithConnection == true { return responseEnded(context) }
         // A pooled connection the backend had closed: send the (bodiless) request again on a new one.
-        if reused, !responseStarted, let parts = retryParts, requestEnded, let route = currentRoute, let context {
+        if reused, !responseStarted, let bytes = retryBytes, requestBody.isDone, let route = currentRoute {
             settings.logger.debug("pooled backend connection was closed; retrying on a new one")
-            state = .connecting(parts)
+            state = .connecting(bytes)
             connect(route, context, fresh: true)
             return
         }
         state = .discarding
         if responseStarted {
             access.finish(settings.accessLogger, note: "backend closed mid-response")
-            context?.close(promise: nil)  // the response was cut: the client must not take it as whole
+            context.close(promise: nil)  // the response was cut: the client must not take it as whole
         } else {
-            respond(.badGateway, "The application closed the connection without answering.")
+            respond(502, "The application closed the connection without answering.")
         }
     }
 }

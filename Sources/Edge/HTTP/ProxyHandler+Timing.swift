@@ -3,18 +3,16 @@ import NIOCore
 /// ``ProxyHandler``'s pacing: requests pipelined behind a response, and the one
 /// per-connection timer for the head and response deadlines.
 extension ProxyHandler {
-    /// The response is complete: serve the requests that were pipelined behind it.
+    /// The response is complete: serve the requests that were pipelined behind it (unless this runs
+    /// inside ``process(_:)``, whose loop goes on by itself: no recursion per pipelined request).
     func responseDone(_ context: ChannelHandlerContext) {
         responding = false
         guard keepAlive else {
-            pipelined = []
+            inbound.clear()
             return
         }
-        while !pipelined.isEmpty, !(responding && requestEnded) {
-            handle(pipelined.removeFirst(), context)
-        }
-        if pipelined.isEmpty, !responding, malformed { return refuseMalformed() }
-        if pipelined.isEmpty, !clientReading, !isConnecting { setClientReading(true, context) }
+        if !processing { process(context) }
+        if !clientReading, !isConnecting, !(responding && requestBody.isDone && inbound.readableBytes > 0) { setClientReading(true, context) }
     }
 
     var isConnecting: Bool {
@@ -53,7 +51,7 @@ extension ProxyHandler {
                                                                    "timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
             state = .discarding
             channel.close(promise: nil)
-            respond(.gatewayTimeout, "The application did not answer in time.")
+            respond(504, "The application did not answer in time.")
         }
     }
 }

@@ -1,9 +1,6 @@
 public import Logging
 public import NIOConcurrencyHelpers
 public import NIOCore
-import NIOHTTP1
-import NIOPosix
-import NIOSSL
 
 /// What a proxy connection needs to know (shared by every connection of a listener).
 public struct ProxySettings: Sendable {
@@ -17,6 +14,8 @@ public struct ProxySettings: Sendable {
     /// A connection must send a complete request head within this of opening or of its last
     /// response, else it is closed (a client trickling bytes is not idle, so the idle timeout misses it).
     public var headTimeout: TimeAmount = .seconds(30)
+    /// Largest request or response head, in bytes (a larger request head: 431).
+    public var maxHeadBytes = 64 * 1024
     public var logger: Logger
     /// One line per request: client, host, method, path, status, bytes, duration, route.
     public var accessLogger: Logger
@@ -33,19 +32,22 @@ public struct ProxySettings: Sendable {
     }
 }
 
-/// One client connection of the edge (after NIO's HTTP/1.1 decoder and encoder,
-/// or one HTTP/2 stream): answers pipelined requests in order, routes each,
-/// streams it to a pooled (or new) backend connection and the response back,
-/// both ways with backpressure.
+/// One client connection of the edge, on HTTP/1.1 bytes (after TLS, or from an
+/// HTTP/2 stream through ``HTTP2StreamBridge``): parses each request head
+/// (``HeadParser``), routes it, writes the backend's request head and passes
+/// the body on as it came (``BodyReader`` finds its end), then does the same
+/// for the response — no message objects, one write per read each way.
+/// Pipelined requests are answered in order: the next head is parsed only
+/// once the response before it is complete.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {  // its channel's loop only
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     enum State {
         case idle
-        /// The backend is being connected; request parts wait here.
-        case connecting([HTTPClientRequestPart])
+        /// The backend is being connected; the request's bytes wait here.
+        case connecting(ByteBuffer)
         case forwarding(any Channel)
         /// An edge-made response was sent; the rest of the request is discarded.
         case discarding
@@ -54,9 +56,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     let settings: ProxySettings
     var context: ChannelHandlerContext?
     var state = State.idle
+    /// Bytes from the client not handled yet (a partial head, or requests pipelined behind the current one).
+    var inbound = ByteBuffer()
+    var requestParser: HeadParser
+    /// The current request's body; done once it has all been passed on.
+    var requestBody = BodyReader(.none)
     var keepAlive = true
-    var requestVersion = HTTPVersion.http1_1
-    var responseStarted = false
+    var requestMinorVersion = 1
+    var requestIsHead = false
     /// The one timer of the connection, for whichever deadline is due first.
     var deadlineTimer: Scheduled<Void>?
     /// When the current request's backend must have started answering (nil: it has, or no request).
@@ -69,11 +76,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     /// The backend of the current request (for the pool) and whether it came from the pool.
     var backendKey: BackendPool.Key?
     var reused = false
-    /// The request as sent, while it can still be sent again on a fresh connection
+    /// The request head as sent, while it can be sent again on a fresh connection
     /// (a pooled connection the backend closed before answering; requests without a body only).
-    var retryParts: [HTTPClientRequestPart]?
-    var requestEnded = false
-    var backendKeepAlive = false
+    var retryBytes: ByteBuffer?
     var currentRoute: Route?
     /// The current backend connection's handler (reading toggles, the pool).
     var backendHandler: BackendHandler?
@@ -83,15 +88,26 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var clientReading = true
     /// The request asked to switch protocols (websocket): a fresh backend connection, a tunnel after a 101.
     var upgradeRequested = false
-    var upgraded = false
     /// A request is being answered (its response not complete yet).
     var responding = false
-    /// The decoder refused what followed: a 400 and the close once earlier requests are answered.
-    var malformed = false
-    /// Parts of requests pipelined behind the one being answered.
-    var pipelined: [HTTPServerRequestPart] = []
+    /// ``process(_:)`` is running (a response completed inside it must not start it again).
+    var processing = false
+    // The response side (ProxyHandler+Backend).
+    var responseParser: HeadParser
+    /// Backend bytes not handled yet (a partial head, the unread part of a body step).
+    var backendInbound = ByteBuffer()
+    /// The response's body once its head is through (nil: waiting for the head).
+    var responseBody: BodyReader?
+    /// Pass chunked framing to the client as it came (else only the data: an HTTP/1.0 client).
+    var passFraming = true
+    var responseStarted = false
+    var backendKeepAlive = false
 
-    init(settings: ProxySettings) { self.settings = settings }
+    init(settings: ProxySettings) {
+        self.settings = settings
+        requestParser = HeadParser(.request, maxBytes: settings.maxHeadBytes)
+        responseParser = HeadParser(.response, maxBytes: settings.maxHeadBytes)
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -101,40 +117,64 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        // HTTP/1.1 pipelining: a request sent before the previous response ended waits, in order,
-        // and reading stops until then (memory stays bounded). NIO's HTTPServerPipelineHandler would
-        // do this too, but by dropping and re-adding read interest around every request.
-        if responding && requestEnded || !pipelined.isEmpty {
-            pipelined.append(part)
-            setClientReading(false, context)
-            return
-        }
-        handle(part, context)
+        var bytes = unwrapInboundIn(data)
+        if inbound.readableBytes == 0 { inbound = bytes } else { inbound.writeBuffer(&bytes) }
+        process(context)
     }
 
-    func handle(_ part: HTTPServerRequestPart, _ context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head): start(head, context)
-        case .body(let body): forward(.body(.byteBuffer(body)))
-        case .end(let trailers): forward(.end(trailers))
+    /// Handles what `inbound` holds: the current request's body, else (no response pending) the next head.
+    func process(_ context: ChannelHandlerContext) {
+        processing = true
+        defer { processing = false }
+        while inbound.readableBytes > 0 {
+            if !requestBody.isDone {
+                do { try passRequestBody() } catch {
+                    settings.logger.info("bad request body; closing the connection", metadata: ["client": "\(access.client)", "error": "\(error)"])
+                    return responseStarted ? context.close(promise: nil) : refuse(error)
+                }
+                continue
+            }
+            // HTTP/1.1 pipelining: a request sent before the previous response ended waits, in order,
+            // and reading stops until then (memory stays bounded).
+            guard !responding else { return setClientReading(false, context) }
+            let head: MessageHead
+            do {
+                guard let parsed = try requestParser.parse(&inbound) else { return }
+                head = parsed
+            } catch {
+                let client = clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-"
+                settings.logger.info("malformed request; answering \(error.status) and closing", metadata: ["client": "\(client)", "error": "\(error)"])
+                access = AccessRecord(client: client, host: "-", method: "-", path: "-")
+                return refuse(error)
+            }
+            start(head, context)
         }
     }
 
-    func forward(_ part: HTTPClientRequestPart) {
-        switch part {
-        case .body: retryParts = nil
-        case .end: requestEnded = true
-        case .head: break
+    /// Passes on the body bytes `inbound` holds (framing and all: the backend frames it as the client did).
+    func passRequestBody() throws(HTTPWireError) {
+        var length = 0
+        loop: while true {
+            switch try requestBody.next(in: inbound, at: length) {
+            case .data(let n), .framing(let n): length += n
+            case .needMore, .done: break loop
+            }
         }
-        if retryParts != nil { retryParts!.append(part) }
+        let bytes = inbound.readSlice(length: length)!
+        retryBytes = nil
+        forward(bytes, end: requestBody.isDone)
+    }
+
+    func forward(_ bytes: ByteBuffer, end: Bool) {
         switch state {
-        case .connecting(var parts):
-            parts.append(part)
-            state = .connecting(parts)
+        case .connecting(var pending):
+            state = .idle
+            var more = bytes
+            pending.writeBuffer(&more)
+            state = .connecting(pending)
         case .forwarding(let backend):
-            backend.write(part, promise: nil)
-            if case .end = part { backend.flush() }
+            if bytes.readableBytes > 0 { backend.write(bytes, promise: nil) }
+            if end { backend.flush() }
         case .idle, .discarding:
             break
         }
@@ -145,102 +185,93 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         context.fireChannelReadComplete()
     }
 
-    func start(_ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+    func start(_ head: MessageHead, _ context: ChannelHandlerContext) {
         responding = true
-        requestEnded = false
-        // An HTTP/2 stream ends with its response; the connection stays (no Connection header there).
-        keepAlive = head.isKeepAlive || head.version.major >= 2
-        requestVersion = head.version
         responseStarted = false
         headDeadline = nil
-        let host = head.headers.first(name: "host") ?? ""
+        keepAlive = head.isKeepAlive
+        requestMinorVersion = head.minorVersion
+        requestIsHead = head.bytes.equalsIgnoringCase(head.first, "head")
+        let host = head.value("host") ?? ""
+        let target = head.string(head.second)
         if clientAddress == nil { clientAddress = context.channel.remoteAddress?.ipAddress ?? "" }
         let client = clientAddress ?? ""
         access = AccessRecord(client: client.isEmpty ? "-" : client, host: host.isEmpty ? "-" : host,
-                              method: head.method.rawValue, path: head.uri)
-        guard !host.isEmpty else { return respond(.badRequest, "The request has no Host header.") }
-        if !settings.tls, let answer = settings.challenges?.answer(path: head.uri) {
+                              method: head.string(head.first), path: target)
+        do { requestBody = BodyReader(try head.requestFraming()) } catch { return refuse(error) }
+        guard !host.isEmpty else { return respond(400, "The request has no Host header.") }
+        if !settings.tls, let answer = settings.challenges?.answer(path: target) {
             access.route = "acme-challenge"
-            return respond(.ok, body: ByteBuffer(string: answer), contentType: "text/plain")
+            return respond(200, body: ByteBuffer(string: answer), contentType: "text/plain")
         }
         let table = settings.routes.withLockedValue { $0 }
-        guard let route = table.match(host: host, path: head.uri) else {
-            return respond(.notFound, "No route for this host and path.")
-        }
+        guard let route = table.match(host: host, path: target) else { return respond(404, "No route for this host and path.") }
         access.route = route.instance
         access.metrics = table.metrics[route.instance] ?? .edgeMade
         if !route.ipAllowlist.isEmpty, !route.ipAllowlist.contains(where: { $0.contains(client) }) {
-            return respond(.forbidden, "Your address may not use this route.")
+            return respond(403, "Your address may not use this route.")
         }
         if route.http2https, !settings.tls {
-            let location = "https://\(RouteTable.hostWithoutPort(host))\(head.uri)"
-            return respond(.permanentRedirect, "Moved to <a href=\"\(location)\">HTTPS</a>.", extra: [("location", location)])
+            let location = "https://\(RouteTable.hostWithoutPort(host))\(target)"
+            return respond(308, "Moved to <a href=\"\(location)\">HTTPS</a>.", extra: [("location", location)])
         }
-        upgradeRequested = UpgradeTunnel.isUpgrade(head)
-        upgraded = false
-        var headers = HopByHop.strip(head.headers, isRequest: true, keepUpgrade: upgradeRequested)
-        if upgradeRequested { headers.add(name: "connection", value: "upgrade") }
-        let forwardedFor = (head.headers.first(name: "x-forwarded-for").map { $0 + ", " } ?? "") + client
-        headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor)
-        headers.replaceOrAdd(name: "x-forwarded-proto", value: settings.tls ? "https" : "http")
-        headers.replaceOrAdd(name: "x-forwarded-host", value: host)
-        let backendHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: route.backendPath(for: head.uri), headers: headers)
-        state = .connecting([.head(backendHead)])
-        retryParts = [.head(backendHead)]
+        upgradeRequested = head.minorVersion >= 1 && head.value("upgrade") != nil && head.tokens("connection").contains("upgrade")
+        var rules = HopByHop(head)
+        rules.keepUpgrade = upgradeRequested
+        rules.dropForwarded = true
+        let forwardedFor = head.values("x-forwarded-for").map { $0 + ", " }.joined() + client
+        var bytes = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 128)
+        HeadWriter.request(head, target: route.backendPath(for: target), rules: rules, forwardedFor: forwardedFor,
+                           proto: settings.tls ? "https" : "http", host: host, extra: upgradeRequested ? "connection: upgrade\r\n" : nil, into: &bytes)
+        state = .connecting(bytes)
+        retryBytes = requestBody.isDone ? bytes : nil
         currentRoute = route
         connect(route, context, fresh: upgradeRequested)
     }
 
-    /// An edge-made response; the request's remaining parts are dropped.
-    func respond(_ status: HTTPResponseStatus, _ detail: String, extra: [(String, String)] = []) {
+    /// An edge-made response (small HTML page); the request's remaining bytes are dropped.
+    func respond(_ status: Int, _ detail: String, extra: [(String, String)] = []) {
         respond(status, body: ErrorPage.body(status, detail), extra: extra)
     }
 
-    func respond(_ status: HTTPResponseStatus, body: ByteBuffer, contentType: String = "text/html; charset=utf-8",
-                         extra: [(String, String)] = []) {
+    func respond(_ status: Int, body: ByteBuffer, contentType: String = "text/html; charset=utf-8", extra: [(String, String)] = []) {
         guard let context else { return }
         state = .discarding
-        access.status = Int(status.code)
+        access.status = status
         access.bytes = body.readableBytes
         access.finish(settings.accessLogger)
-        context.write(wrapOutboundOut(.head(ErrorPage.head(status, version: requestVersion, bodyLength: body.readableBytes,
-                                                            keepAlive: keepAlive, contentType: contentType, extra: extra))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        finishResponse(context)
+        var fields = [("content-type", contentType), ("content-length", String(body.readableBytes)), ("cache-control", "no-store")] + extra
+        if !keepAlive { fields.append(("connection", "close")) }
+        var out = context.channel.allocator.buffer(capacity: 256 + body.readableBytes)
+        HeadWriter.response(status: status, reason: ErrorPage.reason(status), fields: fields, into: &out)
+        var page = body
+        out.writeBuffer(&page)
+        context.write(wrapOutboundOut(out), promise: nil)
+        responseDeadline = nil
+        endResponse(context)
+        // The state stays .discarding: body bytes still arriving for this request are dropped; the next head starts afresh.
     }
 
-    func finishResponse(_ context: ChannelHandlerContext) {
-        responseDeadline = nil
-        endResponse(nil, context)
-        // The state stays .discarding: parts still arriving for this request are dropped; the next head starts afresh.
+    /// A request that cannot be read: its status (400, 431, 501) and the close (a backend it was going to, too).
+    func refuse(_ error: HTTPWireError) {
+        keepAlive = false
+        requestBody = BodyReader(.none)
+        inbound.clear()
+        responding = true
+        let before = state
+        respond(error.status, "The request is malformed: \(error).")
+        if case .forwarding(let backend) = before { backend.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         settings.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        // A malformed request (bad framing, CR/LF where none may be, oversized head): 400 and close,
-        // as NIO's HTTPServerProtocolErrorHandler does — unless a response is already under way.
-        // Requests before it are answered first (the malformed one came after them).
-        if error is HTTPParserError {
-            malformed = true
-            if !responding, pipelined.isEmpty { refuseMalformed() }
-            return
-        }
         context.close(promise: nil)
-    }
-
-    func refuseMalformed() {
-        malformed = false
-        keepAlive = false
-        pipelined = []
-        access = AccessRecord(client: clientAddress ?? "-", host: "-", method: "-", path: "-")
-        respond(.badRequest, "The request is malformed.")
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // Graceful drain: finish the response under way, then close; close an idle connection now.
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
         keepAlive = false
-        pipelined = []
         if !responding { context.close(promise: nil) }
     }
 
