@@ -22,7 +22,7 @@ help:
 	@echo "make bench-module  module install/remove from a local registry, median of 10, split by phase (Benchmarks/module-install.sh; root)"
 	@echo "make fuzz-resp  libFuzzer on the RESP decoder for FUZZ_SECONDS (default 600)"
 	@echo "make fuzz-json  libFuzzer on the JSON parser for FUZZ_SECONDS (default 600)"
-	@echo "make fuzz-request, make fuzz-schema, make fuzz-stepcommand, make fuzz-ldap, make fuzz-sealed, make fuzz-edge  the same for client requests, the JSON Schema validator, the agent's command pipe, LDAP messages, sealed values, the edge's routes/IP ranges/PEM"
+	@echo "make fuzz-request, make fuzz-schema, make fuzz-stepcommand, make fuzz-ldap, make fuzz-sealed, make fuzz-edge, make fuzz-http  the same for client requests, the JSON Schema validator, the agent's command pipe, LDAP messages, sealed values, the edge's routes/IP ranges/PEM, HTTP/1.1 heads and bodies"
 
 deps:
 	@scripts/deps.sh
@@ -81,7 +81,8 @@ FUZZER_stepcommand := StepCommandFuzzer
 FUZZER_ldap := LDAPMessageFuzzer
 FUZZER_sealed := SealedValueFuzzer
 FUZZER_edge := EdgeInputFuzzer
-# make fuzz-resp | fuzz-json | fuzz-request | fuzz-schema | fuzz-stepcommand | fuzz-ldap | fuzz-sealed | fuzz-edge: libFuzzer (+ASan) on one parser, corpus grown in Fuzz/corpus/<name>-run.
+FUZZER_http := HTTPWireFuzzer
+# make fuzz-resp | fuzz-json | fuzz-request | fuzz-schema | fuzz-stepcommand | fuzz-ldap | fuzz-sealed | fuzz-edge | fuzz-http: libFuzzer (+ASan) on one parser, corpus grown in Fuzz/corpus/<name>-run.
 fuzz-%: deps
 	cd Fuzz && $(SWIFT) build -c debug --product $(FUZZER_$*) -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 	mkdir -p Fuzz/crashes Fuzz/corpus/$*-run

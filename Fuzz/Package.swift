@@ -64,5 +64,9 @@ let package = Package(
             name: "EdgeInputFuzzer",
             dependencies: ["FuzzDriver", .product(name: "Edge", package: "nscore")]
         ),
+        .executableTarget(
+            name: "HTTPWireFuzzer",
+            dependencies: ["FuzzDriver", .product(name: "Edge", package: "nscore"), .product(name: "NIOCore", package: "swift-nio")]
+        ),
     ]
 )

@@ -67,8 +67,8 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, @unchecked Sendable {  // i
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        var bytes = unwrapOutboundIn(data)
-        response.writeBuffer(&bytes)
+        response.appendPending(unwrapOutboundIn(data))
+        defer { response.releaseIfDrained() }
         var parts: [HTTPServerResponsePart] = []
         do {
             while response.readableBytes > 0 || body?.isDone == true {

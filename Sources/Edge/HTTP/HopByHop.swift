@@ -17,8 +17,7 @@ struct HopByHop {
     private let named: [Substring]
 
     init(_ head: MessageHead) {
-        let options: Set<Substring> = ["keep-alive", "close", "upgrade"]
-        named = head.tokens("connection").filter { !options.contains($0) }
+        named = head.tokens("connection").filter { !["keep-alive", "close", "upgrade"].contains($0) }
     }
 
     /// Whether `field` of `head` is left out of the forwarded message.

@@ -79,15 +79,15 @@ extension ProxyHandler {
     func resetResponse() {
         responseParser = HeadParser(.response, maxBytes: settings.maxHeadBytes)
         responseBody = nil
-        backendInbound.clear()
+        backendInbound.release()
         responseStarted = false
     }
 
     /// Bytes from the backend: the response head (rewritten for the client), then its body as it came.
     func backendRead(_ bytes: ByteBuffer) {
         guard let context, case .forwarding(let backend) = state else { return }
-        var bytes = bytes
-        if backendInbound.readableBytes == 0 { backendInbound = bytes } else { backendInbound.writeBuffer(&bytes) }
+        backendInbound.appendPending(bytes)
+        defer { backendInbound.releaseIfDrained() }
         do {
             while backendInbound.readableBytes > 0 || responseBody?.isDone == true {
                 guard var body = responseBody else {
@@ -205,9 +205,9 @@ extension ProxyHandler {
         state = .idle
         access.status = 101
         access.finish(settings.accessLogger)
-        if backendInbound.readableBytes > 0 { context.write(wrapOutboundOut(backendInbound), promise: nil); backendInbound.clear() }
+        if backendInbound.readableBytes > 0 { context.write(wrapOutboundOut(backendInbound), promise: nil); backendInbound.release() }
         context.flush()
-        if inbound.readableBytes > 0 { backend.writeAndFlush(inbound, promise: nil); inbound.clear() }
+        if inbound.readableBytes > 0 { backend.writeAndFlush(inbound, promise: nil); inbound.release() }
         do { try UpgradeTunnel.start(client: context, backend: backend) } catch {
             settings.logger.warning("cannot switch the connection to a tunnel", metadata: ["error": "\(error)"])
             backend.close(promise: nil)

@@ -8,7 +8,7 @@ extension ProxyHandler {
     func responseDone(_ context: ChannelHandlerContext) {
         responding = false
         guard keepAlive else {
-            inbound.clear()
+            inbound.release()
             return
         }
         if !processing { process(context) }

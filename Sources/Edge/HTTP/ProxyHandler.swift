@@ -114,18 +114,23 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         headDeadline = .now() + settings.headTimeout
         armTimer(at: headDeadline!, context)
     }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        deadlineTimer?.cancel()  // a tunnel took the connection over
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if inbound.readableBytes == 0 { inbound = bytes } else { inbound.writeBuffer(&bytes) }
+        inbound.appendPending(unwrapInboundIn(data))
         process(context)
     }
 
     /// Handles what `inbound` holds: the current request's body, else (no response pending) the next head.
     func process(_ context: ChannelHandlerContext) {
         processing = true
-        defer { processing = false }
+        defer {
+            processing = false
+            inbound.releaseIfDrained()
+        }
         while inbound.readableBytes > 0 {
             if !requestBody.isDone {
                 do { try passRequestBody() } catch {
@@ -256,7 +261,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     func refuse(_ error: HTTPWireError) {
         keepAlive = false
         requestBody = BodyReader(.none)
-        inbound.clear()
+        inbound.release()
         responding = true
         let before = state
         respond(error.status, "The request is malformed: \(error).")

@@ -1,0 +1,28 @@
+import NIOCore
+
+/// Bytes read but not handled yet, kept without copies: the first read is
+/// taken as it is, and the storage is let go of as soon as everything in it
+/// was handled — a read buffer still referenced here would make its owner
+/// (NIOSSL's plaintext buffer, NIO's buffer pool) copy or allocate anew on
+/// the next read.
+extension ByteBuffer {
+    private static let nothing = ByteBufferAllocator().buffer(capacity: 0)
+
+    /// Appends `bytes`; takes them whole when nothing is pending.
+    mutating func appendPending(_ bytes: ByteBuffer) {
+        if readableBytes == 0 {
+            self = bytes
+        } else {
+            var more = bytes
+            writeBuffer(&more)
+        }
+    }
+
+    /// Lets go of the storage when nothing is left to read.
+    mutating func releaseIfDrained() {
+        if readableBytes == 0 { self = Self.nothing }
+    }
+
+    /// Lets go of the storage and whatever it held.
+    mutating func release() { self = Self.nothing }
+}
