@@ -17,7 +17,15 @@ struct HopByHop {
     private let named: [Substring]
 
     init(_ head: MessageHead) {
-        named = head.tokens("connection").filter { !["keep-alive", "close", "upgrade"].contains($0) }
+        var named: [Substring] = []
+        head.forEachToken("connection") { token in
+            if !head.bytes.equalsIgnoringCase(token, "keep-alive"), !head.bytes.equalsIgnoringCase(token, "close"),
+               !head.bytes.equalsIgnoringCase(token, "upgrade") {
+                named.append(Substring(head.string(token).lowercased()))
+            }
+            return true
+        }
+        self.named = named
     }
 
     /// Whether `field` of `head` is left out of the forwarded message.

@@ -134,8 +134,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         while inbound.readableBytes > 0 {
             if !requestBody.isDone {
                 do { try passRequestBody() } catch {
-                    settings.logger.info("bad request body; closing the connection", metadata: ["client": "\(access.client)", "error": "\(error)"])
-                    return responseStarted ? context.close(promise: nil) : refuse(error)
+                    guard !responseStarted else {
+                        settings.logger.info("bad request body; closing the connection", metadata: ["client": "\(access.client)", "error": "\(error)"])
+                        return context.close(promise: nil)
+                    }
+                    return refuse(error)
                 }
                 continue
             }
@@ -147,9 +150,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
                 guard let parsed = try requestParser.parse(&inbound) else { return }
                 head = parsed
             } catch {
-                let client = clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-"
-                settings.logger.info("malformed request; answering \(error.status) and closing", metadata: ["client": "\(client)", "error": "\(error)"])
-                access = AccessRecord(client: client, host: "-", method: "-", path: "-")
+                access = AccessRecord(client: clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-", host: "-", method: "-", path: "-")
                 return refuse(error)
             }
             start(head, context)
@@ -220,7 +221,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             let location = "https://\(RouteTable.hostWithoutPort(host))\(target)"
             return respond(308, "Moved to <a href=\"\(location)\">HTTPS</a>.", extra: [("location", location)])
         }
-        upgradeRequested = head.minorVersion >= 1 && head.value("upgrade") != nil && head.tokens("connection").contains("upgrade")
+        upgradeRequested = head.minorVersion >= 1 && head.has("upgrade") && head.hasToken("connection", "upgrade")
         var rules = HopByHop(head)
         rules.keepUpgrade = upgradeRequested
         rules.dropForwarded = true
@@ -259,6 +260,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
 
     /// A request that cannot be read: its status (400, 431, 501) and the close (a backend it was going to, too).
     func refuse(_ error: HTTPWireError) {
+        settings.logger.info("malformed request; answering \(error.status) and closing", metadata: ["client": "\(access.client)", "error": "\(error)"])
         keepAlive = false
         requestBody = BodyReader(.none)
         inbound.release()

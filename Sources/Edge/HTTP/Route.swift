@@ -69,7 +69,7 @@ public struct Route: Sendable, Equatable {
     public func matches(host requestHost: String, path requestPath: String) -> Bool {
         if let host, host != requestHost { return false }
         guard let path, path != "/" else { return true }
-        return requestPath == path || requestPath.hasPrefix(path + "/")
+        return requestPath == path || requestPath.hasPrefix(path) && requestPath.utf8.dropFirst(path.utf8.count).first == UInt8(ascii: "/")
     }
 
     /// The path sent to the backend (the route's prefix removed with `strip_prefix`).

@@ -16,31 +16,33 @@ extension MessageHead {
     /// Whether the connection stays open after this message: HTTP/1.1 unless `Connection: close`,
     /// HTTP/1.0 only with `Connection: keep-alive`.
     public var isKeepAlive: Bool {
-        let connection = tokens("connection")
-        return minorVersion >= 1 ? !connection.contains("close") : connection.contains("keep-alive")
+        minorVersion >= 1 ? !hasToken("connection", "close") : hasToken("connection", "keep-alive")
     }
 
     /// A request's body framing. Both Content-Length and Transfer-Encoding, differing lengths,
     /// Transfer-Encoding in HTTP/1.0 or any coding but `chunked` are refused: a proxy that framed
     /// such a request differently from its backend would let a second request be smuggled in.
     public func requestFraming() throws(HTTPWireError) -> BodyFraming {
-        let codings = tokens("transfer-encoding")
         let length = try contentLength()
-        if !codings.isEmpty || !values("transfer-encoding").isEmpty {
-            guard length == nil, minorVersion >= 1 else { throw .ambiguousFraming }
-            guard codings == ["chunked"] else { throw .unsupportedTransferCoding(codings.joined(separator: ", ")) }
-            return .chunked
+        guard has("transfer-encoding") else { return length.map { $0 > 0 ? .length($0) : .none } ?? .none }
+        guard length == nil, minorVersion >= 1 else { throw .ambiguousFraming }
+        var codings = 0, chunked = false
+        forEachToken("transfer-encoding") { range in
+            codings += 1
+            chunked = bytes.equalsIgnoringCase(range, "chunked")
+            return true
         }
-        if let length, length > 0 { return .length(length) }
-        return .none
+        guard codings == 1, chunked else { throw .unsupportedTransferCoding(tokens("transfer-encoding").joined(separator: ", ")) }
+        return .chunked
     }
 
     /// A response's body framing; `toHead`: the answer to a HEAD request (no body, whatever the fields say).
     public func responseFraming(toHead: Bool) throws(HTTPWireError) -> BodyFraming {
         let status = statusCode
         if toHead || status < 200 || status == 204 || status == 304 { return .none }
-        let codings = tokens("transfer-encoding")
-        if !codings.isEmpty { return codings.last == "chunked" ? .chunked : .untilClose }
+        var last: Range<Int>?
+        forEachToken("transfer-encoding") { last = $0; return true }
+        if let last { return bytes.equalsIgnoringCase(last, "chunked") ? .chunked : .untilClose }
         if let length = try contentLength() { return length > 0 ? .length(length) : .none }
         return .untilClose
     }
@@ -48,14 +50,34 @@ extension MessageHead {
     /// Content-Length, if any; every value (and list element) must be the same digits.
     func contentLength() throws(HTTPWireError) -> Int64? {
         var found: Int64?
-        for value in values("content-length") {
-            for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-                let digits = part.trimmingASCIISpace()
-                guard !digits.isEmpty, digits.utf8.count <= 18, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                      let n = Int64(digits) else { throw .malformed("Content-Length") }
-                guard found == nil || found == n else { throw .ambiguousFraming }
-                found = n
+        var bad = false
+        for field in fields where name(of: field, is: "content-length") {
+            // A list element may not be empty ("5,,5"), unlike other list fields: each must be the length.
+            var start = Int(field.valueStart)
+            let end = Int(field.valueEnd)
+            bytes.withUnsafeReadableBytes { raw in
+                while !bad, start <= end {
+                    var i = start
+                    while i < end, raw[i] == 0x20 || raw[i] == 0x09 { i += 1 }
+                    var n: Int64 = 0, digits = 0
+                    while i < end, raw[i] >= 0x30, raw[i] <= 0x39 {
+                        digits += 1
+                        if digits > 18 { break }  // (18 digits cannot overflow)
+                        n = n * 10 + Int64(raw[i] - 0x30)
+                        i += 1
+                    }
+                    while i < end, raw[i] == 0x20 || raw[i] == 0x09 { i += 1 }
+                    if digits == 0 || digits > 18 || i < end && raw[i] != 0x2C || found != nil && found != n { bad = true; return }
+                    found = n
+                    start = i + 1
+                }
             }
+            if bad { break }
+        }
+        guard !bad else {
+            let values = self.values("content-length").joined(separator: ",").split(separator: ",", omittingEmptySubsequences: false)
+            let numbers = values.map { Int64($0.trimmingASCIISpace()) }
+            throw numbers.allSatisfy({ $0 != nil && $0! >= 0 }) && Set(numbers).count > 1 ? .ambiguousFraming : .malformed("Content-Length")
         }
         return found
     }

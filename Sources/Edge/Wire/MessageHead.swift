@@ -51,9 +51,45 @@ public struct MessageHead: Sendable {
         fields.filter { name(of: $0, is: lowercased) }.map { string($0.value) }
     }
 
+    /// Whether a field called `lowercased` is present.
+    public func has(_ lowercased: StaticString) -> Bool {
+        fields.contains { name(of: $0, is: lowercased) }
+    }
+
     /// The comma-separated tokens of every field called `lowercased`, trimmed, lower-cased.
     public func tokens(_ lowercased: StaticString) -> [Substring] {
-        values(lowercased).flatMap { $0.lowercased().split(separator: ",") }.map { $0.trimmingASCIISpace() }
+        var out: [Substring] = []
+        forEachToken(lowercased) { out.append(Substring(string($0).lowercased())); return true }
+        return out
+    }
+
+    /// Whether a field called `name` lists `token` (both compared without case; `token` lower-cased).
+    public func hasToken(_ name: StaticString, _ token: StaticString) -> Bool {
+        var found = false
+        forEachToken(name) { range in
+            found = bytes.equalsIgnoringCase(range, token)
+            return !found
+        }
+        return found
+    }
+
+    /// Calls `body` with the range of each comma-separated, trimmed, non-empty token of every
+    /// field called `name`, in order, until it returns false. No copies.
+    func forEachToken(_ name: StaticString, _ body: (Range<Int>) -> Bool) {
+        for field in fields where self.name(of: field, is: name) {
+            var start = Int(field.valueStart)
+            let end = Int(field.valueEnd)
+            while start <= end {
+                let comma = bytes.withUnsafeReadableBytes { raw in (start..<end).first { raw[$0] == 0x2C } } ?? end
+                var a = start, b = comma
+                bytes.withUnsafeReadableBytes { raw in
+                    while a < b, raw[a] == 0x20 || raw[a] == 0x09 { a += 1 }
+                    while b > a, raw[b - 1] == 0x20 || raw[b - 1] == 0x09 { b -= 1 }
+                }
+                if a < b, !body(a..<b) { return }
+                start = comma + 1
+            }
+        }
     }
 }
 
