@@ -22,8 +22,8 @@ final class BackendPool: @unchecked Sendable {  // one per event loop, used on i
     /// An idle connection to `key`'s backend (its handler), if one is open.
     func take(_ key: Key) -> BackendHandler? {
         let cutoff = NIODeadline.now() - Self.idleTimeout
-        while var list = idle[key], let last = list.popLast() {
-            idle[key] = list.isEmpty ? nil : list
+        // In place (no copy of the list per request).
+        while let last = idle[key]?.popLast() {
             guard let channel = last.backend.channel else { continue }
             if channel.isActive, last.since > cutoff { return last.backend }
             channel.close(promise: nil)
@@ -34,12 +34,10 @@ final class BackendPool: @unchecked Sendable {  // one per event loop, used on i
     /// Keeps the connection for the next request to `key` (or closes it when the pool is full).
     func give(_ backend: BackendHandler, _ key: Key) {
         guard let channel = backend.channel, channel.isActive else { return }
-        var list = idle[key] ?? []
-        guard list.count < Self.maxIdlePerBackend else { channel.close(promise: nil); return }
+        guard idle[key, default: []].count < Self.maxIdlePerBackend else { channel.close(promise: nil); return }
         // The last client may have paused its reads (backpressure): an idle connection must read, to see the backend close it.
         backend.setReading(true)
-        list.append((backend, .now()))
-        idle[key] = list
+        idle[key, default: []].append((backend, .now()))
     }
 
     /// Forgets a connection that closed while idle.
