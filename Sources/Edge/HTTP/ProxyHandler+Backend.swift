@@ -137,9 +137,16 @@ extension ProxyHandler {
     }
 
     private func write(_ head: MessageHead, _ rules: HopByHop, extra: StaticString?, _ context: ChannelHandlerContext) {
-        var out = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 32)
-        HeadWriter.response(head, rules: rules, extra: extra, into: &out)
-        context.write(wrapOutboundOut(out), promise: nil)
+        // One buffer per connection, reused: written out at the flush, so by the next head nothing else holds it.
+        responseHeadBuffer.clear()
+        HeadWriter.response(head, rules: rules, extra: extra, into: &responseHeadBuffer)
+        sendToClient(responseHeadBuffer, context)
+    }
+
+    /// Writes to the client; flushed at the end of the backend's read or of the response.
+    func sendToClient(_ bytes: ByteBuffer, _ context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        clientUnflushed = true
     }
 
     /// Passes on the body bytes `backendInbound` holds; true once the body is complete.
@@ -151,7 +158,7 @@ extension ProxyHandler {
                 access.bytes += n
                 if !passFraming {
                     if length > 0 { backendInbound.moveReaderIndex(forwardBy: length) }
-                    context.write(wrapOutboundOut(backendInbound.readSlice(length: n)!), promise: nil)
+                    sendToClient(backendInbound.readSlice(length: n)!, context)
                     length = 0
                 } else {
                     length += n
@@ -160,7 +167,7 @@ extension ProxyHandler {
             case .needMore, .done: break loop
             }
         }
-        if passFraming, length > 0 { context.write(wrapOutboundOut(backendInbound.readSlice(length: length)!), promise: nil) }
+        if passFraming, length > 0 { sendToClient(backendInbound.readSlice(length: length)!, context) }
         else { backendInbound.moveReaderIndex(forwardBy: length) }
         return body.isDone
     }
@@ -184,11 +191,13 @@ extension ProxyHandler {
             }
         }
         resetResponse()
+        retryBytes = nil
         endResponse(context)
     }
 
     /// The response is written: the next request (keep-alive) or the close once it is flushed.
     func endResponse(_ context: ChannelHandlerContext) {
+        clientUnflushed = false
         if keepAlive {
             context.flush()
             awaitNextHead(context)
@@ -215,7 +224,11 @@ extension ProxyHandler {
         }
     }
 
-    func backendReadComplete() { context?.flush() }
+    func backendReadComplete() {
+        guard clientUnflushed, let context else { return }
+        clientUnflushed = false
+        context.flush()
+    }
 
     func backendWritabilityChanged(_ writable: Bool) {
         // The backend cannot take more request body: stop reading the client.

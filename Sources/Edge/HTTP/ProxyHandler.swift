@@ -102,6 +102,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var passFraming = true
     var responseStarted = false
     var backendKeepAlive = false
+    /// Written but not flushed yet, to the client and to the backend.
+    var clientUnflushed = false, backendUnflushed = false
+    /// The heads the edge writes, one buffer each per connection (no allocation per request).
+    var requestHeadBuffer = ByteBuffer(), responseHeadBuffer = ByteBuffer()
 
     init(settings: ProxySettings) {
         self.settings = settings
@@ -179,15 +183,24 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             pending.writeBuffer(&more)
             state = .connecting(pending)
         case .forwarding(let backend):
-            if bytes.readableBytes > 0 { backend.write(bytes, promise: nil) }
-            if end { backend.flush() }
+            if bytes.readableBytes > 0 {
+                backend.write(bytes, promise: nil)
+                backendUnflushed = true
+            }
+            if end, backendUnflushed {
+                backendUnflushed = false
+                backend.flush()
+            }
         case .idle, .discarding:
             break
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(let backend) = state { backend.flush() }
+        if backendUnflushed, case .forwarding(let backend) = state {
+            backendUnflushed = false
+            backend.flush()
+        }
         context.fireChannelReadComplete()
     }
 
@@ -226,9 +239,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         rules.keepUpgrade = upgradeRequested
         rules.dropForwarded = true
         let forwardedFor = head.values("x-forwarded-for").map { $0 + ", " }.joined() + client
-        var bytes = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 128)
-        HeadWriter.request(head, target: route.backendPath(for: target), rules: rules, forwardedFor: forwardedFor,
-                           proto: settings.tls ? "https" : "http", host: host, extra: upgradeRequested ? "connection: upgrade\r\n" : nil, into: &bytes)
+        // Reused per connection: the last request's copy was written and let go of.
+        requestHeadBuffer.clear()
+        HeadWriter.request(head, target: route.backendPath(for: target), rules: rules, forwardedFor: forwardedFor, proto: settings.tls ? "https" : "http",
+                           host: host, extra: upgradeRequested ? "connection: upgrade\r\n" : nil, into: &requestHeadBuffer)
+        let bytes = requestHeadBuffer
         state = .connecting(bytes)
         retryBytes = requestBody.isDone ? bytes : nil
         currentRoute = route
@@ -252,7 +267,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         HeadWriter.response(status: status, reason: ErrorPage.reason(status), fields: fields, into: &out)
         var page = body
         out.writeBuffer(&page)
-        context.write(wrapOutboundOut(out), promise: nil)
+        sendToClient(out, context)
         responseDeadline = nil
         endResponse(context)
         // The state stays .discarding: body bytes still arriving for this request are dropped; the next head starts afresh.
