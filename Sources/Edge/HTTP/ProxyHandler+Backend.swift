@@ -137,16 +137,46 @@ extension ProxyHandler {
     }
 
     private func write(_ head: MessageHead, _ rules: HopByHop, extra: StaticString?, _ context: ChannelHandlerContext) {
-        // One buffer per connection, reused: written out at the flush, so by the next head nothing else holds it.
-        responseHeadBuffer.clear()
-        HeadWriter.response(head, rules: rules, extra: extra, into: &responseHeadBuffer)
-        sendToClient(responseHeadBuffer, context)
+        startGathering()
+        HeadWriter.response(head, rules: rules, extra: extra, into: &gathered)
+        clientUnflushed = true
     }
 
-    /// Writes to the client; flushed at the end of the backend's read or of the response.
+    /// Writes to the client. Small pieces are gathered in one buffer per connection (a response
+    /// head and a small body become one TLS record and one write), larger ones go as they are;
+    /// everything is flushed at the end of the backend's read or of the response.
     func sendToClient(_ bytes: ByteBuffer, _ context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        if bytes.readableBytes <= Self.gatherLimit {
+            startGathering()
+            var more = bytes
+            gathered.writeBuffer(&more)
+        } else {
+            writeGathered(context)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+        }
         clientUnflushed = true
+    }
+
+    static var gatherLimit: Int { 4096 }
+
+    private func startGathering() {
+        guard !gathering else { return }
+        // Written out at the last flush, so nothing else holds it now: no allocation.
+        gathered.clear()
+        gathering = true
+    }
+
+    /// Passes what was gathered on to the channel (before a larger write, a flush or a close).
+    func writeGathered(_ context: ChannelHandlerContext) {
+        guard gathering else { return }
+        gathering = false
+        context.write(wrapOutboundOut(gathered), promise: nil)
+    }
+
+    func flushClient(_ context: ChannelHandlerContext) {
+        writeGathered(context)
+        clientUnflushed = false
+        context.flush()
     }
 
     /// Passes on the body bytes `backendInbound` holds; true once the body is complete.
@@ -197,11 +227,12 @@ extension ProxyHandler {
 
     /// The response is written: the next request (keep-alive) or the close once it is flushed.
     func endResponse(_ context: ChannelHandlerContext) {
-        clientUnflushed = false
         if keepAlive {
-            context.flush()
+            flushClient(context)
             awaitNextHead(context)
         } else {
+            writeGathered(context)
+            clientUnflushed = false
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
         }
@@ -214,8 +245,8 @@ extension ProxyHandler {
         state = .idle
         access.status = 101
         access.finish(settings.accessLogger)
-        if backendInbound.readableBytes > 0 { context.write(wrapOutboundOut(backendInbound), promise: nil); backendInbound.release() }
-        context.flush()
+        if backendInbound.readableBytes > 0 { sendToClient(backendInbound, context); backendInbound.release() }
+        flushClient(context)
         if inbound.readableBytes > 0 { backend.writeAndFlush(inbound, promise: nil); inbound.release() }
         do { try UpgradeTunnel.start(client: context, backend: backend) } catch {
             settings.logger.warning("cannot switch the connection to a tunnel", metadata: ["error": "\(error)"])
@@ -226,8 +257,7 @@ extension ProxyHandler {
 
     func backendReadComplete() {
         guard clientUnflushed, let context else { return }
-        clientUnflushed = false
-        context.flush()
+        flushClient(context)
     }
 
     func backendWritabilityChanged(_ writable: Bool) {
@@ -266,7 +296,8 @@ extension ProxyHandler {
         state = .discarding
         if responseStarted {
             access.finish(settings.accessLogger, note: "backend closed mid-response")
-            context.close(promise: nil)  // the response was cut: the client must not take it as whole
+            flushClient(context)  // what came, then the close: the response was cut, the client must not take it as whole
+            context.close(promise: nil)
         } else {
             respond(502, "The application closed the connection without answering.")
         }

@@ -104,8 +104,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var backendKeepAlive = false
     /// Written but not flushed yet, to the client and to the backend.
     var clientUnflushed = false, backendUnflushed = false
-    /// The heads the edge writes, one buffer each per connection (no allocation per request).
-    var requestHeadBuffer = ByteBuffer(), responseHeadBuffer = ByteBuffer()
+    /// The backend request heads the edge writes, one buffer per connection (no allocation per request).
+    var requestHeadBuffer = ByteBuffer()
+    /// Response head and small pieces of body gathered for one write (``sendToClient(_:_:)``).
+    var gathered = ByteBuffer()
+    var gathering = false
 
     init(settings: ProxySettings) {
         self.settings = settings
