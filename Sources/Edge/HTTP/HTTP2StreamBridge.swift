@@ -1,3 +1,4 @@
+import Net
 import NIOCore
 import NIOHTTP1
 

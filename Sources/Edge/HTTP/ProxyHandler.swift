@@ -1,5 +1,6 @@
 public import Logging
 public import NIOConcurrencyHelpers
+import Net
 public import NIOCore
 
 /// What a proxy connection needs to know (shared by every connection of a listener).

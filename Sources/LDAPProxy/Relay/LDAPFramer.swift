@@ -60,8 +60,7 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        var chunk = unwrapInboundIn(data)
-        if buffer.readableBytes == 0 { buffer = chunk } else { buffer.writeBuffer(&chunk) }
+        buffer.appendPending(unwrapInboundIn(data))
         var view = buffer  // the same storage: reading it moves only its own reader index
         do {
             while let frame = try LDAPMessageFrame.parse(from: &view, limit: settings.limit) { observe(frame) }
@@ -75,7 +74,8 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
             // After the answers were handed to the relay: the notice goes out behind them.
             if side == .provider, stats.draining, stats.pending.isEmpty { stats.releaseClient?() }
         }
-        if buffer.readableBytes == 0 { buffer.clear() } else if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
+        // Drained: the read buffer is let go of (clear() would allocate anew: its storage is shared with what was passed on).
+        if buffer.readableBytes == 0 { buffer.releaseIfDrained() } else if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
         if side == .client, settings.messageTimeout != nil, buffer.readableBytes > 0 {
             lastProgress = context.eventLoop.now
             if stallTimer == nil { armStallTimer(context, at: lastProgress + settings.messageTimeout!) }
