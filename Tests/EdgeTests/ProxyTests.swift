@@ -215,6 +215,10 @@ struct ProxyTests {
             // (Debug builds on a loaded CI machine move TLS + HTTP/2 slowly: generous time limits.)
             let up = try await curl(["-k", "--http2", "--max-time", "60", "--data-binary", "@\(dir)/up", "\(base)/upload"])
             #expect(up.output.contains("body-bytes: 4194304"), "\(up.output.suffix(200))")
+            // A body of unknown length (from a pipe: no content-length on the stream) goes to the backend chunked.
+            let piped = try await runCommandOffPool("/bin/sh", ["-c", "head -c 1000000 /dev/zero | curl -sk --max-time 60 --http2 -T - \(base)/piped"])
+            #expect(piped.output.contains("PUT /piped") && piped.output.contains("transfer-encoding: chunked") && piped.output.contains("body-bytes: 1000000"),
+                    "\(piped.output.suffix(300))")
             // Four requests multiplexed on one connection: curl counts one connect in all.
             let parallel = try await runCommandOffPool("/bin/sh", ["-c", "curl -sk --max-time 60 --http2 --parallel -w '%{http_version} %{http_code} %{size_download} %{num_connects}\\n' "
                 + "-o /dev/null \(base)/big?n=4194304 -o /dev/null \(base)/a -o /dev/null \(base)/b -o /dev/null \(base)/c 2>/dev/null"])

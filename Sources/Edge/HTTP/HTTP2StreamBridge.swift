@@ -61,7 +61,9 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, @unchecked Sendable {  // i
     private func emit(_ head: HTTPRequestHead, chunked: Bool, _ context: ChannelHandlerContext) {
         var out = context.channel.allocator.buffer(capacity: 512)
         out.writeString("\(head.method.rawValue) \(head.uri) HTTP/1.1\r\n")
-        for (name, value) in head.headers { out.writeString("\(name): \(value)\r\n") }
+        // NIOHTTP2's codec marks a request without content-length "transfer-encoding: chunked" itself;
+        // the framing here is decided from the stream (no body: none at all), so that field is left out.
+        for (name, value) in head.headers where name.lowercased() != "transfer-encoding" { out.writeString("\(name): \(value)\r\n") }
         if chunked { out.writeStaticString("transfer-encoding: chunked\r\n") }
         out.writeStaticString("\r\n")
         context.fireChannelRead(wrapInboundOut(out))
