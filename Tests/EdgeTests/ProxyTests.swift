@@ -320,6 +320,16 @@ struct ProxyTests {
             let bad = try rawExchange(port: port, send: "GET /ok HTTP/1.1\r\nHost: app.test\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
                                       until: { $0.contains("HTTP/1.1 400") })
             #expect(bad.contains("GET /ok") && bad.contains("HTTP/1.1 400"), "\(bad)")
+            // Bodies among pipelined requests (a length, then chunked with a trailer): each request ends where its framing says.
+            let bodies = "POST /b1 HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhello"
+                + "POST /b2 HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\nT: v\r\n\r\n"
+                + "GET /b3 HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+            let answers = try rawExchange(port: port, send: bodies, until: { $0.contains("GET /b3") })
+            let posts = ["POST /b1", "body-bytes: 5", "POST /b2", "body-bytes: 7", "GET /b3"].map { answers.range(of: $0)?.lowerBound }
+            #expect(posts.allSatisfy { $0 != nil } && zip(posts, posts.dropFirst()).allSatisfy { $0! < $1! }, "\(answers)")
+            // A chunked upload from a pipe (curl -T -) reaches the backend whole.
+            let piped = try await runCommandOffPool("/bin/sh", ["-c", "head -c 3000000 /dev/zero | curl -sS --max-time 20 -T - -H 'Host: app.test' http://127.0.0.1:\(port)/piped"])
+            #expect(piped.output.contains("transfer-encoding: chunked") && piped.output.contains("body-bytes: 3000000"), "\(piped.output.suffix(300))")
         }
     }
 
