@@ -137,48 +137,6 @@ extension ProxyHandler {
         return true
     }
 
-    private func write(_ head: MessageHead, _ rules: HopByHop, extra: StaticString?, _ context: ChannelHandlerContext) {
-        startGathering()
-        HeadWriter.response(head, rules: rules, extra: extra, into: &gathered)
-        clientUnflushed = true
-    }
-
-    /// Writes to the client. Small pieces are gathered in one buffer per connection (a response
-    /// head and a small body become one TLS record and one write), larger ones go as they are;
-    /// everything is flushed at the end of the backend's read or of the response.
-    func sendToClient(_ bytes: ByteBuffer, _ context: ChannelHandlerContext) {
-        if bytes.readableBytes <= Self.gatherLimit {
-            startGathering()
-            var more = bytes
-            gathered.writeBuffer(&more)
-        } else {
-            writeGathered(context)
-            context.write(wrapOutboundOut(bytes), promise: nil)
-        }
-        clientUnflushed = true
-    }
-
-    static var gatherLimit: Int { 4096 }
-
-    private func startGathering() {
-        guard !gathering else { return }
-        // Written out at the last flush, so nothing else holds it now: no allocation.
-        gathered.clear()
-        gathering = true
-    }
-
-    /// Passes what was gathered on to the channel (before a larger write, a flush or a close).
-    func writeGathered(_ context: ChannelHandlerContext) {
-        guard gathering else { return }
-        gathering = false
-        context.write(wrapOutboundOut(gathered), promise: nil)
-    }
-
-    func flushClient(_ context: ChannelHandlerContext) {
-        writeGathered(context)
-        clientUnflushed = false
-        context.flush()
-    }
 
     /// Passes on the body bytes `backendInbound` holds; true once the body is complete.
     func passResponseBody(_ body: inout BodyReader, _ context: ChannelHandlerContext) throws(HTTPWireError) -> Bool {
@@ -226,20 +184,6 @@ extension ProxyHandler {
         endResponse(context)
     }
 
-    /// The response is written: the next request (keep-alive) or the close once it is flushed.
-    func endResponse(_ context: ChannelHandlerContext) {
-        if keepAlive {
-            flushClient(context)
-            awaitNextHead(context)
-        } else {
-            writeGathered(context)
-            clientUnflushed = false
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
-        }
-        responseDone(context)
-    }
-
     /// After the 101: the client and the backend connection become one byte relay; bytes either
     /// side sent right after the handshake are passed on first.
     func tunnel(_ backend: any Channel, _ context: ChannelHandlerContext) {
@@ -256,25 +200,9 @@ extension ProxyHandler {
         }
     }
 
-    func backendReadComplete() {
-        guard clientUnflushed, let context else { return }
-        flushClient(context)
-    }
-
     func backendWritabilityChanged(_ writable: Bool) {
         // The backend cannot take more request body: stop reading the client.
         if let context { setClientReading(writable, context) }
-    }
-
-    /// Pauses or resumes reading the client. An HTTP/2 stream channel does not read again by itself
-    /// when autoRead is turned back on (a socket channel does): hence the explicit read.
-    func setClientReading(_ on: Bool, _ context: ChannelHandlerContext) {
-        guard on != clientReading else { return }
-        clientReading = on
-        if let options = context.channel.syncOptions { try? options.setOption(ChannelOptions.autoRead, value: on) } else {
-            context.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
-        }
-        if on { context.read() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
