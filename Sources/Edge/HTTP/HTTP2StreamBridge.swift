@@ -131,6 +131,13 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, @unchecked Sendable {  // i
         for promise in done { promise.succeed() }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Promises of bytes that never became a part (the stream ended first) must not leak.
+        let left = waiting
+        waiting = []
+        for promise in left { promise.fail(ChannelError.ioOnClosedChannel) }
+    }
+
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         // A body delimited by the close (the backend's) ends the stream properly, not with a reset.
         if body?.endsWithConnection == true {
