@@ -47,6 +47,8 @@ struct WireTests {
         #expect(old.minorVersion == 0 && old.isKeepAlive)
         #expect(try parse("GET / HTTP/1.0\r\n\r\n")?.isKeepAlive == false)
         #expect(try parse("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n")?.isKeepAlive == false)
+        let utf8 = try #require(try parse("GET /caf\u{E9} HTTP/1.1\r\nX-Name: J\u{F6}rg\r\n\r\n"))
+        #expect(utf8.string(utf8.second) == "/caf\u{E9}" && utf8.value("x-name") == "J\u{F6}rg", "raw UTF-8 in the target and in values")
     }
 
     @Test("a head given a byte at a time is found once complete (the search resumes), nothing taken before")

@@ -93,7 +93,8 @@ public struct HeadParser: Sendable {
         let method = 0..<i
         i += 1
         let targetStart = i
-        while i < end, raw[i] > 0x20, raw[i] < 0x7F { i += 1 }
+        // Visible ASCII, and bytes of raw UTF-8 (clients send them; they cannot delimit anything): no space, no control.
+        while i < end, raw[i] > 0x20, raw[i] != 0x7F { i += 1 }
         guard i > targetStart, i < end, raw[i] == 0x20 else { throw .malformed("request line: target") }
         let target = targetStart..<i
         let minor = try version(raw, i + 1, end)
