@@ -22,7 +22,12 @@ public struct IPRange: Sendable, Equatable {
 
     /// Whether `address` (text, as a socket reports it) is inside the range.
     public func contains(_ address: String) -> Bool {
-        guard var other = Self.parse(address) else { return false }
+        IPAddress(address).map(contains) ?? false
+    }
+
+    /// Whether `address` (parsed once, e.g. per connection) is inside the range.
+    public func contains(_ address: IPAddress) -> Bool {
+        var other = address.bytes
         // An IPv4-mapped IPv6 client against an IPv4 range.
         if other.count == 16, bytes.count == 4, other.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] { other = Array(other.suffix(4)) }
         guard other.count == bytes.count else { return false }
@@ -42,5 +47,15 @@ public struct IPRange: Sendable, Equatable {
         var v6 = in6_addr()
         if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
         return nil
+    }
+}
+
+/// An IPv4 or IPv6 address in network byte order, parsed from text once.
+public struct IPAddress: Sendable, Equatable {
+    let bytes: [UInt8]
+
+    public init?(_ text: String) {
+        guard let bytes = IPRange.parse(text) else { return nil }
+        self.bytes = bytes
     }
 }

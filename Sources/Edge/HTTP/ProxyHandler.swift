@@ -53,8 +53,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var currentRoute: Route?
     /// The current backend connection's handler (reading toggles, the pool).
     var backendHandler: BackendHandler?
-    /// The client's IP address as text, worked out once per connection.
+    /// The client's IP address as text, worked out once per connection (and parsed, for allowlists).
     var clientAddress: String?
+    var clientIP: IPAddress?
     /// Whether this client connection reads (false: paused while the backend cannot take more).
     var clientReading = true
     /// The request asked to switch protocols (websocket): a fresh backend connection, a tunnel after a 101.
@@ -201,7 +202,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         guard let route = table.match(host: host, path: target) else { return respond(404, "No route for this host and path.") }
         access.route = route.instance
         access.metrics = table.metrics[route.instance] ?? .edgeMade
-        if !route.ipAllowlist.isEmpty, !route.ipAllowlist.contains(where: { $0.contains(client) }) {
+        if !route.ipAllowlist.isEmpty, !isAllowed(by: route.ipAllowlist, client) {
             return respond(403, "Your address may not use this route.")
         }
         if route.http2https, !settings.tls {
@@ -222,6 +223,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         retryBytes = requestBody.isDone ? bytes : nil
         currentRoute = route
         connect(route, context, fresh: upgradeRequested)
+    }
+
+    /// Whether the client's address is in one of `ranges` (the address parsed once per connection).
+    func isAllowed(by ranges: [IPRange], _ client: String) -> Bool {
+        if clientIP == nil { clientIP = IPAddress(client) }
+        guard let ip = clientIP else { return false }
+        return ranges.contains { $0.contains(ip) }
     }
 
     /// An edge-made response (small HTML page); the request's remaining bytes are dropped.
