@@ -43,6 +43,9 @@ public final class ACMEManager<Client: RedisCommandSending & Sendable>: Sendable
     private let logger: Logger
     private let wakeSignal = WakeSignal()
     private let client = NIOLockedValueBox<ACMEClient?>(nil)
+    /// Certificates obtained but not stored yet (Redis refused or was away): stored on the next
+    /// attempt instead of ordering again (a CA limits duplicate orders). Kept in memory only.
+    private let unsaved = NIOLockedValueBox<[String: EdgeCertificate]>([:])
 
     public init(store: ACMEStore<Client>, repository: CertificateRepository<Client>, keys: KeyPair, challenges: ACMEChallenges,
                 routes: NIOLockedValueBox<RouteTable>, settings: ACMESettings, group: any EventLoopGroup, logger: Logger) throws(ACMEError) {
@@ -121,9 +124,17 @@ public final class ACMEManager<Client: RedisCommandSending & Sendable>: Sendable
             }
             do {
                 let started = ContinuousClock.now
-                let obtained = try await obtain(name)
-                let certificate = try EdgeCertificate(chainPEM: obtained.chainPEM, keyPEM: obtained.keyPEM, custom: false)
+                let certificate: EdgeCertificate
+                if let kept = unsaved.withLockedValue({ $0[name] }), kept.notValidAfter > now {
+                    certificate = kept
+                    logger.info("storing the certificate obtained earlier for \(name)")
+                } else {
+                    let obtained = try await obtain(name)
+                    certificate = try EdgeCertificate(chainPEM: obtained.chainPEM, keyPEM: obtained.keyPEM, custom: false)
+                    unsaved.withLockedValue { $0[name] = certificate }
+                }
                 try await repository.save(certificate, as: name)
+                unsaved.withLockedValue { $0[name] = nil }
                 try await store.save(ACMEStatus(state: "valid"), for: name)
                 logger.notice("obtained a certificate for \(name)",
                               metadata: ["not_after": "\(certificate.notValidAfter)", "duration": "\(ContinuousClock.now - started)"])

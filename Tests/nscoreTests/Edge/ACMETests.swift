@@ -95,6 +95,30 @@ struct ACMETests {
         await h.close()
     }
 
+    @Test("a certificate obtained while Redis refuses to store it (ACL) is stored once Redis takes it again, without a second order to the CA")
+    func storeRetry() async throws {
+        let (h, pebble) = try await start()
+        do {
+            // The edge may still read everything and write its ACME state, but no certificate.
+            let narrowed = try await h.admin.command(["ACL", "SETUSER", "module/edge1", "resetkeys", "~module/edge1/acme*", "~module/edge1/public_key",
+                                                      "~task/module/edge1/*", "%R~cluster/*", "%R~node/*", "%R~module/*", "%R~private/agents/*"])
+            #expect(narrowed.value.string == "OK", "\(narrowed)")
+            let issuedBefore = pebble.log.components(separatedBy: "Issued certificate serial").count
+            let asked = try await h.manage("set-certificate", #"{"fqdn": "kept.test"}"#)
+            #expect(asked.status == 0, "\(asked.output)")
+            #expect(await waitFor(timeout: .seconds(30)) { h.log.contains("cannot obtain a certificate for kept.test") }, "\(h.log)")
+            #expect(await waitFor(timeout: .seconds(20)) { h.log.contains("storing the certificate obtained earlier for kept.test") }, "\(h.log)")
+            let restored = try await h.admin.command(["ACL", "SETUSER", "module/edge1", "~module/edge1/*"])
+            #expect(restored.value.string == "OK", "\(restored)")
+            #expect(await waitFor(timeout: .seconds(20)) { h.log.contains("obtained a certificate for kept.test") }, "\(h.log)")
+            #expect(try await served(h, "kept.test", "subject").contains("CN = kept.test"))
+            let issued = pebble.log.components(separatedBy: "Issued certificate serial").count - issuedBefore
+            #expect(issued == 1, "one certificate issued by the CA, stored late: \(issued)\n\(pebble.log.suffix(2000))")
+        } catch { Issue.record("\(error)\n\(h.log)") }
+        await pebble.close()
+        await h.close()
+    }
+
     @Test("a route with lets_encrypt gets its certificate without set-certificate; invalid set-certificate and set-acme-server input exit 2 with the error array")
     func routeAndValidation() async throws {
         let (h, pebble) = try await start()
