@@ -1,7 +1,10 @@
 /// How a message's body is delimited (RFC 9112 §6.3).
 public enum BodyFraming: Equatable, Sendable {
+    /// No body (a request without length or coding; HEAD, 1xx, 204, 304 answers).
     case none
+    /// Exactly this many bytes (Content-Length).
     case length(Int64)
+    /// Transfer-Encoding chunked: size lines, data, a last chunk and trailers.
     case chunked
     /// A response without length or chunked coding: its body ends when the connection does.
     case untilClose

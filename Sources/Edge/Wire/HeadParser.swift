@@ -8,6 +8,7 @@ public import NIOCore
 /// scanned again from the start), and a head over the limit is refused before
 /// it is all buffered.
 public struct HeadParser: Sendable {
+    /// A request head (request line) or a response head (status line).
     public enum Kind: Sendable { case request, response }
 
     public let kind: Kind
