@@ -25,7 +25,7 @@ struct ACMETests {
         let (h, pebble) = try await start()
         do {
             let obtained = try await h.manage("set-certificate", #"{"fqdn": "demo.test", "sync": true, "timeout": 60}"#)
-            #expect(obtained.status == 0 && obtained.output.contains("\"valid\""), "\(obtained.output)\n\(h.log)")
+            #expect(obtained.status == 0 && obtained.output.contains("\"valid\""), "\(obtained.output) \(obtained.error)\n\(h.log)")
             #expect(try await served(h, "demo.test", "subject").contains("CN = demo.test"))
             #expect(try await served(h, "demo.test", "issuer").contains("Pebble Intermediate"))
             // The served chain verifies against the root pebble publishes.
@@ -39,7 +39,7 @@ struct ACMETests {
 
             let before = try await served(h, "demo.test", "serial")
             let renewed = try await h.manage("set-certificate", #"{"fqdn": "demo.test", "sync": true, "renew": true, "timeout": 60}"#)
-            #expect(renewed.status == 0, "\(renewed.output)")
+            #expect(renewed.status == 0, "\(renewed.output) \(renewed.error)\n\(h.log.suffix(3000))")
             let after = try await served(h, "demo.test", "serial")
             #expect(before.hasPrefix("serial=") && after.hasPrefix("serial=") && before != after, "\(before) → \(after)")
 
@@ -69,7 +69,7 @@ struct ACMETests {
         let (h, pebble) = try await start()
         do {
             let first = try await h.manage("set-certificate", #"{"fqdn": "up.test", "sync": true, "timeout": 60}"#)
-            #expect(first.status == 0, "\(first.output)")
+            #expect(first.status == 0, "\(first.output) \(first.error)\n\(h.log.suffix(3000))")
             await pebble.stop()
             let failed = try await h.manage("set-certificate", #"{"fqdn": "down.test", "sync": true, "timeout": 20}"#)
             #expect(failed.status == 1 && failed.output.isEmpty, "\(failed)")
@@ -186,7 +186,7 @@ extension ACMETests {
         let (h, pebble) = try await start(validity: 15)
         do {
             let obtained = try await h.manage("set-certificate", #"{"fqdn": "short.test", "sync": true, "timeout": 30}"#)
-            #expect(obtained.status == 0, "\(obtained.output)")
+            #expect(obtained.status == 0, "\(obtained.output) \(obtained.error)\n\(h.log.suffix(3000))")
             let first = try await served(h, "short.test", "serial")
             let renewed = await waitFor(timeout: .seconds(20)) { h.log.components(separatedBy: "obtained a certificate for short.test").count == 3 }
             #expect(renewed, "\(h.log)")

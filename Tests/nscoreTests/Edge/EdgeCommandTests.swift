@@ -85,7 +85,7 @@ struct EdgeCommandTests {
                 for n in a b; do openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout \(dir)/$n.key -out \(dir)/$n.pem -days 90 \
                   -subj /CN=$n.cert.test -addext subjectAltName=DNS:$n.cert.test 2>/dev/null; done
                 """])
-            func upload(_ cert: String, _ key: String, _ flags: String = " --allow-self-signed") async throws -> (status: Int32, output: String) {
+            func upload(_ cert: String, _ key: String, _ flags: String = " --allow-self-signed") async throws -> (status: Int32, output: String, error: String) {
                 let json = "{\"certificate\": \(try JSONEncoder().encode(try String(contentsOfFile: dir + cert, encoding: .utf8)).string), \"key\": \(try JSONEncoder().encode(try String(contentsOfFile: dir + key, encoding: .utf8)).string)}"
                 return try await h.manage("upload-certificate" + flags, json)
             }

@@ -61,10 +61,12 @@ final class EdgeHarness: @unchecked Sendable {
     }
 
     /// `nscore edge COMMAND` with `input` on stdin, as the edge module's action step would run it.
-    func manage(_ command: String, _ input: String) async throws -> (status: Int32, output: String) {
+    func manage(_ command: String, _ input: String) async throws -> (status: Int32, output: String, error: String) {
         let file = root + "/input-\(UUID().uuidString.prefix(6)).json"
         try input.write(toFile: file, atomically: true, encoding: .utf8)
-        return try await runCommandOffPool("/bin/sh", ["-c", "REDIS_ADDRESS=127.0.0.1:\(redis.port) REDIS_PASSWORD=edge-pw MODULE_ID=edge1 \(nscoreBinary) edge \(command) --state-dir \(root)/state < \(file) 2>/dev/null"])
+        let run = try await runCommandOffPool("/bin/sh", ["-c", "REDIS_ADDRESS=127.0.0.1:\(redis.port) REDIS_PASSWORD=edge-pw MODULE_ID=edge1 \(nscoreBinary) edge \(command) --state-dir \(root)/state < \(file) 2>\(file).err"])
+        // A failed command's error (stderr), for failure messages.
+        return (run.status, run.output, (try? String(contentsOfFile: file + ".err", encoding: .utf8)) ?? "")
     }
 
     func close() async {
