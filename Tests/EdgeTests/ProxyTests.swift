@@ -393,10 +393,12 @@ struct ProxyTests {
         let untilClose = try await RawBackend(reply: "HTTP/1.1 200 OK\r\nX-From: raw\r\n\r\nbody until the close", close: true)
         let chunked = try await RawBackend(reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", close: false)
         let broken = try await RawBackend(reply: "HTTP/1.1 2x0 OK\r\n\r\n", close: false)
-        defer { Task { await untilClose.close(); await chunked.close(); await broken.close() } }
+        let badChunk = try await RawBackend(reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n", close: false)
+        defer { Task { await untilClose.close(); await chunked.close(); await broken.close(); await badChunk.close() } }
         let routes = [["instance": "close", "url": "http://127.0.0.1:\(untilClose.port)", "host": "close.test"],
                       ["instance": "chunked", "url": "http://127.0.0.1:\(chunked.port)", "host": "chunked.test"],
                       ["instance": "broken", "url": "http://127.0.0.1:\(broken.port)", "host": "broken.test"],
+                      ["instance": "badchunk", "url": "http://127.0.0.1:\(badChunk.port)", "host": "badchunk.test"],
                       ["instance": "app", "url": "http://BACKEND", "host": "app.test"]]
         for tls in [false, true] {
             try await withEdge(routes, tls: tls) { port, _ in
@@ -416,6 +418,13 @@ struct ProxyTests {
             #expect(old.hasPrefix("HTTP/1.1 200") && old.hasSuffix("\r\n\r\nhello world") && !old.lowercased().contains("transfer-encoding")
                     && !old.lowercased().contains("content-length"), "\(old)")
             #expect(ContinuousClock.now - started < .seconds(1.5), "the edge closed the connection to end the body")
+            // Broken chunk framing: from the backend mid-body, the client's connection is cut (not a whole response);
+            // from a client, 400 and the close. The edge goes on serving.
+            let cutStarted = ContinuousClock.now
+            let cut = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: badchunk.test\r\n\r\n", until: { _ in false })
+            #expect(cut.hasPrefix("HTTP/1.1 200") && !cut.hasSuffix("0\r\n\r\n") && ContinuousClock.now - cutStarted < .seconds(1.5), "\(cut)")
+            let refused = try rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: chunked.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", until: { _ in false })
+            #expect(refused.hasPrefix("HTTP/1.1 400") && refused.contains("bad chunked body"), "\(refused)")
             let new = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: chunked.test\r\n\r\n", until: { $0.hasSuffix("0\r\n\r\n") })
             #expect(new.contains("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n") && !new.lowercased().contains("content-length"), "\(new)")
         }

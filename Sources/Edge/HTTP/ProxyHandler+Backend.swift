@@ -81,7 +81,6 @@ extension ProxyHandler {
         responseParser = HeadParser(.response, maxBytes: settings.maxHeadBytes)
         responseBody = nil
         backendInbound.release()
-        responseStarted = false
     }
 
     /// Bytes from the backend: the response head (rewritten for the client), then its body as it came.
@@ -105,7 +104,8 @@ extension ProxyHandler {
             settings.logger.warning("bad response from the backend", metadata: ["backend": "\(backendKey.map { "\($0.host):\($0.port)" } ?? "?")", "error": "\(error)"])
             state = .discarding
             backend.close(promise: nil)
-            if responseStarted { context.close(promise: nil) } else { respond(502, "The application answered with a malformed response.") }
+            guard responseStarted else { return respond(502, "The application answered with a malformed response.") }
+            cutResponse(context)
         }
     }
 
@@ -123,7 +123,6 @@ extension ProxyHandler {
             return true
         }
         let framing = try head.responseFraming(toHead: requestIsHead)
-        responseStarted = true
         responseDeadline = nil
         backendKeepAlive = head.isKeepAlive && framing != .untilClose
         // A body that ends with the backend's close ends with the client's; an HTTP/1.0 client gets chunks as plain data, then the close.
@@ -184,6 +183,13 @@ extension ProxyHandler {
         endResponse(context)
     }
 
+    /// A response that cannot be completed: what came is passed on, then the close (the client
+    /// must not take it as whole).
+    func cutResponse(_ context: ChannelHandlerContext) {
+        flushClient(context)
+        context.close(promise: nil)
+    }
+
     /// After the 101: the client and the backend connection become one byte relay; bytes either
     /// side sent right after the handshake are passed on first.
     func tunnel(_ backend: any Channel, _ context: ChannelHandlerContext) {
@@ -225,8 +231,7 @@ extension ProxyHandler {
         state = .discarding
         if responseStarted {
             access.finish(settings.accessLogger, note: "backend closed mid-response")
-            flushClient(context)  // what came, then the close: the response was cut, the client must not take it as whole
-            context.close(promise: nil)
+            cutResponse(context)
         } else {
             respond(502, "The application closed the connection without answering.")
         }

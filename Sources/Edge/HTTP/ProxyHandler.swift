@@ -72,7 +72,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var responseBody: BodyReader?
     /// Pass chunked framing to the client as it came (else only the data: an HTTP/1.0 client).
     var passFraming = true
-    var responseStarted = false
+    /// The final response head was passed on (its body is being).
+    var responseStarted: Bool { responseBody != nil }
     var backendKeepAlive = false
     /// Written but not flushed yet, to the client and to the backend.
     var clientUnflushed = false, backendUnflushed = false
@@ -181,7 +182,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
 
     func start(_ head: MessageHead, _ context: ChannelHandlerContext) {
         responding = true
-        responseStarted = false
         headDeadline = nil
         keepAlive = head.isKeepAlive
         requestMinorVersion = head.minorVersion
