@@ -75,7 +75,8 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
             if side == .provider, stats.draining, stats.pending.isEmpty { stats.releaseClient?() }
         }
         // Drained: the read buffer is let go of (clear() would allocate anew: its storage is shared with what was passed on).
-        if buffer.readableBytes == 0 { buffer.releaseIfDrained() } else if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
+        buffer.releaseIfDrained()
+        if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
         if side == .client, settings.messageTimeout != nil, buffer.readableBytes > 0 {
             lastProgress = context.eventLoop.now
             if stallTimer == nil { armStallTimer(context, at: lastProgress + settings.messageTimeout!) }
