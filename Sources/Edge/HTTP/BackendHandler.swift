@@ -9,6 +9,8 @@ final class BackendHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     private let pool: BackendPool
     /// Its connection (set once in the pipeline).
     private(set) var channel: (any Channel)?
+    /// Its place in that pipeline: what the proxy sends starts here (not at the pipeline's tail).
+    private var context: ChannelHandlerContext?
     /// Whether the connection reads (false: paused for a client that cannot take more).
     private var reading = true
 
@@ -17,7 +19,26 @@ final class BackendHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         self.pool = pool
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { channel = context.channel }
+    func handlerAdded(context: ChannelHandlerContext) {
+        channel = context.channel
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Writes request bytes to the backend (flushed when `flush`).
+    func send(_ bytes: ByteBuffer, flush: Bool) {
+        guard let context else {  // out of the pipeline (a tunnel): through the channel
+            if flush { channel?.writeAndFlush(bytes, promise: nil) } else { channel?.write(bytes, promise: nil) }
+            return
+        }
+        if flush { context.writeAndFlush(NIOAny(bytes), promise: nil) } else { context.write(NIOAny(bytes), promise: nil) }
+    }
+
+    /// Flushes what ``send(_:flush:)`` wrote.
+    func flush() {
+        if let context { context.flush() } else { channel?.flush() }
+    }
 
     /// Pauses or resumes reading the backend; a no-op (no syscall) when nothing changes.
     func setReading(_ on: Bool) {

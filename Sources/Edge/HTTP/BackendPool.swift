@@ -17,35 +17,52 @@ final class BackendPool: @unchecked Sendable {  // one per event loop, used on i
     static let maxIdlePerBackend = 64
     static let idleTimeout: TimeAmount = .seconds(30)
 
-    private var idle: [Key: [(backend: BackendHandler, since: NIODeadline)]] = [:]
+    /// The idle connections to one backend, most recently used last. A client connection keeps
+    /// the list of the backend it last used, so a request hashes no key when the backend is the same.
+    final class IdleList: @unchecked Sendable {  // its pool's loop only
+        private var entries: [(backend: BackendHandler, since: NIODeadline)] = []
 
-    /// An idle connection to `key`'s backend (its handler), if one is open.
-    func take(_ key: Key) -> BackendHandler? {
-        let cutoff = NIODeadline.now() - Self.idleTimeout
-        // In place (no copy of the list per request).
-        while let last = idle[key]?.popLast() {
-            guard let channel = last.backend.channel else { continue }
-            if channel.isActive, last.since > cutoff { return last.backend }
-            channel.close(promise: nil)
+        /// An idle connection to the backend (its handler), if one is open.
+        func take() -> BackendHandler? {
+            let cutoff = NIODeadline.now() - BackendPool.idleTimeout
+            // In place (no copy of the list per request).
+            while let last = entries.popLast() {
+                guard let channel = last.backend.channel else { continue }
+                if channel.isActive, last.since > cutoff { return last.backend }
+                channel.close(promise: nil)
+            }
+            return nil
         }
-        return nil
+
+        /// Keeps the connection for the next request (or closes it when the list is full).
+        func give(_ backend: BackendHandler) {
+            guard let channel = backend.channel, channel.isActive else { return }
+            guard entries.count < BackendPool.maxIdlePerBackend else { channel.close(promise: nil); return }
+            // The last client may have paused its reads (backpressure): an idle connection must read, to see the backend close it.
+            backend.setReading(true)
+            entries.append((backend, .now()))
+        }
+
+        fileprivate func remove(_ backend: BackendHandler) {
+            entries.removeAll { $0.backend === backend }
+        }
     }
 
-    /// Keeps the connection for the next request to `key` (or closes it when the pool is full).
-    func give(_ backend: BackendHandler, _ key: Key) {
-        guard let channel = backend.channel, channel.isActive else { return }
-        guard idle[key, default: []].count < Self.maxIdlePerBackend else { channel.close(promise: nil); return }
-        // The last client may have paused its reads (backpressure): an idle connection must read, to see the backend close it.
-        backend.setReading(true)
-        idle[key, default: []].append((backend, .now()))
+    /// One list per backend ever used on this loop (as many as the routes' distinct backends; kept, so a
+    /// list a client connection holds on to is always the pool's).
+    private var lists: [Key: IdleList] = [:]
+
+    /// The idle list of `key`'s backend.
+    func list(_ key: Key) -> IdleList {
+        if let list = lists[key] { return list }
+        let list = IdleList()
+        lists[key] = list
+        return list
     }
 
     /// Forgets a connection that closed while idle.
     func remove(_ backend: BackendHandler) {
-        for (key, list) in idle {
-            let kept = list.filter { $0.backend !== backend }
-            if kept.count != list.count { idle[key] = kept.isEmpty ? nil : kept }
-        }
+        for list in lists.values { list.remove(backend) }
     }
 
     /// The pool of an event loop.

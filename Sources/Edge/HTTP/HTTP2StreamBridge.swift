@@ -87,7 +87,7 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, @unchecked Sendable {  // i
                 body = reader
                 parts.append(part)
                 if case .end = part {
-                    parser = HeadParser(.response, maxBytes: maxHeadBytes)
+                    parser.reset()
                     body = nil
                 }
             }

@@ -11,11 +11,12 @@ extension ProxyHandler {
     func connect(_ route: Route, _ context: ChannelHandlerContext, fresh: Bool = false) {
         let loop = context.eventLoop
         let backend = route.backend
-        let pool = BackendPool.of(loop)
+        let pool = self.pool ?? BackendPool.of(loop)
+        self.pool = pool
         let key = BackendPool.Key(host: backend.host, port: backend.port, tls: backend.tls, skipVerify: route.skipCertVerify)
         backendKey = key
         resetResponse()
-        if !fresh, let pooled = pool.take(key), let channel = pooled.channel {
+        if !fresh, let pooled = idleList(key, pool).take(), let channel = pooled.channel {
             pooled.proxy = self
             backendHandler = pooled
             reused = true
@@ -56,13 +57,21 @@ extension ProxyHandler {
             }
     }
 
+    /// The pool's idle list for `key`: the last one used when the backend is the same (most requests).
+    func idleList(_ key: BackendPool.Key, _ pool: BackendPool) -> BackendPool.IdleList {
+        if let last = lastIdleList, last.key == key { return last.list }
+        let list = pool.list(key)
+        lastIdleList = (key, list)
+        return list
+    }
+
     /// Sends the waiting request bytes on `channel` and starts the response timer.
     func attach(_ channel: any Channel, _ context: ChannelHandlerContext) {
         guard case .connecting(let pending) = state else {
             channel.close(promise: nil)
             return
         }
-        channel.writeAndFlush(pending, promise: nil)
+        if let backendHandler { backendHandler.send(pending, flush: true) } else { channel.writeAndFlush(pending, promise: nil) }
         state = .forwarding(channel)
         // Backpressure starts from this client's state, not from the pooled connection's last user.
         backendHandler?.setReading(context.channel.isWritable)
@@ -78,7 +87,7 @@ extension ProxyHandler {
     }
 
     func resetResponse() {
-        responseParser = HeadParser(.response, maxBytes: settings.maxHeadBytes)
+        responseParser.reset()
         responseBody = nil
         backendInbound.release()
     }
@@ -173,7 +182,7 @@ extension ProxyHandler {
             if backendKeepAlive, requestBody.isDone, backendInbound.readableBytes == 0, let key = backendKey, let handler = backendHandler {
                 handler.proxy = nil
                 backendHandler = nil
-                BackendPool.of(context.eventLoop).give(handler, key)
+                if let pool { idleList(key, pool).give(handler) } else { handler.channel?.close(promise: nil) }
             } else {
                 backend.close(promise: nil)
             }

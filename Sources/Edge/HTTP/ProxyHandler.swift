@@ -53,6 +53,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var currentRoute: Route?
     /// The current backend connection's handler (reading toggles, the pool).
     var backendHandler: BackendHandler?
+    /// This loop's backend pool, and the idle list of the last backend used (found again without hashing its key).
+    var pool: BackendPool?
+    var lastIdleList: (key: BackendPool.Key, list: BackendPool.IdleList)?
     /// The client's IP address as text, worked out once per connection (and parsed, for allowlists).
     var clientAddress: String?
     var clientIP: IPAddress?
@@ -160,23 +163,22 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             state = .connecting(pending)
         case .forwarding(let backend):
             if bytes.readableBytes > 0 {
-                backend.write(bytes, promise: nil)
+                if let backendHandler { backendHandler.send(bytes, flush: false) } else { backend.write(bytes, promise: nil) }
                 backendUnflushed = true
             }
-            if end, backendUnflushed {
-                backendUnflushed = false
-                backend.flush()
-            }
+            if end, backendUnflushed { flushBackend(backend) }
         case .idle, .discarding:
             break
         }
     }
 
+    func flushBackend(_ backend: any Channel) {
+        backendUnflushed = false
+        if let backendHandler { backendHandler.flush() } else { backend.flush() }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
-        if backendUnflushed, case .forwarding(let backend) = state {
-            backendUnflushed = false
-            backend.flush()
-        }
+        if backendUnflushed, case .forwarding(let backend) = state { flushBackend(backend) }
         context.fireChannelReadComplete()
     }
 
@@ -199,9 +201,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             return respond(200, body: ByteBuffer(string: answer), contentType: "text/plain")
         }
         let table = settings.routes.withLockedValue { $0 }
-        guard let route = table.match(host: host, path: target) else { return respond(404, "No route for this host and path.") }
+        guard let index = table.matchIndex(host: host, path: target) else { return respond(404, "No route for this host and path.") }
+        let route = table.routes[index]
         access.route = route.instance
-        access.metrics = table.metrics[route.instance] ?? .edgeMade
+        access.metrics = table.metrics[index]
         if !route.ipAllowlist.isEmpty, !isAllowed(by: route.ipAllowlist, client) {
             return respond(403, "Your address may not use this route.")
         }
@@ -213,7 +216,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         var rules = HopByHop(head)
         rules.keepUpgrade = upgradeRequested
         rules.dropForwarded = true
-        let forwardedFor = head.values("x-forwarded-for").map { $0 + ", " }.joined() + client
+        let forwardedFor = head.has("x-forwarded-for") ? head.values("x-forwarded-for").map { $0 + ", " }.joined() + client : client
         // Reused per connection: the last request's copy was written and let go of.
         requestHeadBuffer.clear()
         HeadWriter.request(head, target: route.backendPath(for: target), rules: rules, forwardedFor: forwardedFor, proto: settings.tls ? "https" : "http",

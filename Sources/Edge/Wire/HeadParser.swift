@@ -1,4 +1,11 @@
 public import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Finds and parses one HTTP/1.1 request or response head (RFC 9112 §2–5) at
 /// the front of a buffer, strictly: lines end in CRLF (a bare CR or LF is an
@@ -18,6 +25,8 @@ public struct HeadParser: Sendable {
     public let maxFields: Int
     /// Bytes of the buffer already searched for the empty line.
     private var searched = 0
+    /// The last head's field list: its storage is reused by the next head once that one is let go of.
+    private var fieldStore: [MessageHead.Field] = []
 
     public init(_ kind: Kind, maxBytes: Int = 64 * 1024, maxFields: Int = 256) {
         self.kind = kind
@@ -35,8 +44,11 @@ public struct HeadParser: Sendable {
         searched = 0
         guard end <= maxBytes else { throw .headTooLarge(limit: maxBytes) }
         let bytes = buffer.readSlice(length: end)!
-        return try Self.parseHead(bytes, kind: kind, maxFields: maxFields)
+        return try Self.parseHead(bytes, kind: kind, maxFields: maxFields, fields: &fieldStore)
     }
+
+    /// Forgets a partly searched head (the parser is ready for a new message; its storage is kept).
+    public mutating func reset() { searched = 0 }
 
     /// A client may send CRLF between requests (RFC 9112 §2.2): ignored.
     private mutating func skipLeadingEmptyLines(_ buffer: inout ByteBuffer) {
@@ -50,9 +62,9 @@ public struct HeadParser: Sendable {
     private mutating func findEnd(_ buffer: ByteBuffer) -> Int? {
         let found: Int? = buffer.withUnsafeReadableBytes { raw in
             var i = max(searched, 3)
-            while i < raw.count {
-                if raw[i] == 0x0A, raw[i - 1] == 0x0D, raw[i - 2] == 0x0A, raw[i - 3] == 0x0D { return i + 1 }
-                i += 1
+            while i < raw.count, let lf = LineScanner.lineFeed(raw, from: i) {
+                if raw[lf - 1] == 0x0D, raw[lf - 2] == 0x0A, raw[lf - 3] == 0x0D { return lf + 1 }
+                i = lf + 1
             }
             return nil
         }
@@ -60,14 +72,16 @@ public struct HeadParser: Sendable {
         return found
     }
 
-    static func parseHead(_ bytes: ByteBuffer, kind: Kind, maxFields: Int) throws(HTTPWireError) -> MessageHead {
+    static func parseHead(_ bytes: ByteBuffer, kind: Kind, maxFields: Int,
+                          fields: inout [MessageHead.Field]) throws(HTTPWireError) -> MessageHead {
+        // Unique again once the last head is gone: no allocation per head.
+        fields.removeAll(keepingCapacity: true)
+        if fields.capacity == 0 { fields.reserveCapacity(16) }
         let parsed: Result<MessageHead, HTTPWireError> = bytes.withUnsafeReadableBytes { raw in
             let scanner = LineScanner(raw: raw)
             do throws(HTTPWireError) {
                 let lineEnd = try scanner.lineEnd(from: 0)
                 let start = kind == .request ? try requestLine(raw, lineEnd) : try statusLine(raw, lineEnd)
-                var fields: [MessageHead.Field] = []
-                fields.reserveCapacity(16)
                 var at = lineEnd + 2
                 while true {
                     let end = try scanner.lineEnd(from: at)
@@ -158,22 +172,23 @@ public struct HeadParser: Sendable {
     }
 }
 
-/// Line ends in a head: every CR must be followed by LF, and no LF may come without a CR.
+/// Line ends in a head: each line ends in CRLF, no LF comes without its CR. A
+/// CR inside a line is left to the line's own checks (the request and status
+/// lines, field names and values all refuse it).
 private struct LineScanner {
     let raw: UnsafeRawBufferPointer
 
     /// The index of the CR ending the line that starts at `from`.
     func lineEnd(from: Int) throws(HTTPWireError) -> Int {
-        var i = from
-        while i < raw.count {
-            switch raw[i] {
-            case 0x0D:
-                guard i + 1 < raw.count, raw[i + 1] == 0x0A else { throw .malformed("CR without LF") }
-                return i
-            case 0x0A: throw .malformed("LF without CR")
-            default: i += 1
-            }
-        }
-        throw .malformed("unterminated line")
+        guard let lf = Self.lineFeed(raw, from: from) else { throw .malformed("unterminated line") }
+        guard lf > from, raw[lf - 1] == 0x0D else { throw .malformed("LF without CR") }
+        return lf - 1
+    }
+
+    /// The index of the first LF at or after `from` (memchr: the heads' lines are found a word at a time).
+    static func lineFeed(_ raw: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard from < raw.count, let base = raw.baseAddress,
+              let hit = memchr(base + from, 0x0A, raw.count - from) else { return nil }
+        return base.distance(to: UnsafeRawPointer(hit))
     }
 }
