@@ -69,7 +69,10 @@ struct WireTests {
         for bad in ["GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
                     "GET / HTTP/1.1\r\nHost : a\r\n\r\n", "G@T / HTTP/1.1\r\n\r\n", "GET /a b HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n",
                     "GET / HTTP/1.1 \r\n\r\n", "GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nX: a\u{1}b\r\n\r\n", "GET / HTTP/1.1\r\n: v\r\n\r\n",
-                    "GET /\u{7F} HTTP/1.1\r\n\r\n"] {
+                    "GET /\u{7F} HTTP/1.1\r\n\r\n",
+                    // A CR inside a line, wherever it is (lines are found by their LF; the line's own checks refuse the CR).
+                    "GET / HTTP/1.1\r\nHo\rst: a\r\n\r\n", "GET / HTTP/1.1\r\nX: a\r\r\n\r\n", "GET / HTTP/1.1\r\n\r\r\n\r\n",
+                    "GE\rT / HTTP/1.1\r\n\r\n", "GET /a\r HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\r\n\r\n", "\nGET / HTTP/1.1\r\n\r\n"] {
             #expect(error(bad) != nil && error(bad) != .headTooLarge(limit: 65536), "\(bad.debugDescription)")
         }
         #expect(throws: HTTPWireError.headTooLarge(limit: 100)) { try parse("GET / HTTP/1.1\r\nX: " + String(repeating: "x", count: 200), maxBytes: 100) }
@@ -79,13 +82,19 @@ struct WireTests {
         #expect(HTTPWireError.headTooLarge(limit: 1).status == 431 && HTTPWireError.ambiguousFraming.status == 400)
     }
 
+    @Test("field-name bytes are exactly RFC 9110's tchar, over all 256 byte values")
+    func tokenBytes() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        for byte in 0...255 { #expect(HeadParser.isTokenByte(UInt8(byte)) == tchar.contains(UInt8(byte)), "byte \(byte)") }
+    }
+
     @Test("status lines: code, reason (empty or absent too); malformed ones refused")
     func statusLines() throws {
         let ok = try #require(try parse("HTTP/1.1 204 No Content\r\nA: b\r\n\r\n", .response))
         #expect(ok.statusCode == 204 && ok.string(ok.second) == "No Content")
         #expect(try parse("HTTP/1.1 200\r\n\r\n", .response)?.statusCode == 200)
         #expect(try parse("HTTP/1.0 200 \r\n\r\n", .response)?.string(ok.second.lowerBound..<ok.second.lowerBound) == "")
-        for bad in ["HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 200 O\u{1}K\r\n\r\n"] {
+        for bad in ["HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 200 O\u{1}K\r\n\r\n", "HTTP/1.1 200 O\rK\r\n\r\n", "HTTP/1.1 200\r\r\n\r\n"] {
             #expect(error(bad, .response) != nil, "\(bad.debugDescription)")
         }
     }

@@ -23,8 +23,8 @@ final class BackendPool: @unchecked Sendable {  // one per event loop, used on i
         private var entries: [(backend: BackendHandler, since: NIODeadline)] = []
 
         /// An idle connection to the backend (its handler), if one is open.
-        func take() -> BackendHandler? {
-            let cutoff = NIODeadline.now() - BackendPool.idleTimeout
+        func take(now: NIODeadline) -> BackendHandler? {
+            let cutoff = now - BackendPool.idleTimeout
             // In place (no copy of the list per request).
             while let last = entries.popLast() {
                 guard let channel = last.backend.channel else { continue }
@@ -35,12 +35,12 @@ final class BackendPool: @unchecked Sendable {  // one per event loop, used on i
         }
 
         /// Keeps the connection for the next request (or closes it when the list is full).
-        func give(_ backend: BackendHandler) {
+        func give(_ backend: BackendHandler, now: NIODeadline) {
             guard let channel = backend.channel, channel.isActive else { return }
             guard entries.count < BackendPool.maxIdlePerBackend else { channel.close(promise: nil); return }
             // The last client may have paused its reads (backpressure): an idle connection must read, to see the backend close it.
             backend.setReading(true)
-            entries.append((backend, .now()))
+            entries.append((backend, now))
         }
 
         fileprivate func remove(_ backend: BackendHandler) {

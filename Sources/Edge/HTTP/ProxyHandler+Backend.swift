@@ -16,11 +16,12 @@ extension ProxyHandler {
         let key = BackendPool.Key(host: backend.host, port: backend.port, tls: backend.tls, skipVerify: route.skipCertVerify)
         backendKey = key
         resetResponse()
-        if !fresh, let pooled = idleList(key, pool).take(), let channel = pooled.channel {
+        let now = NIODeadline.now()
+        if !fresh, let pooled = idleList(key, pool).take(now: now), let channel = pooled.channel {
             pooled.proxy = self
             backendHandler = pooled
             reused = true
-            attach(channel, context)
+            attach(channel, context, now: now)
             return
         }
         reused = false
@@ -66,7 +67,7 @@ extension ProxyHandler {
     }
 
     /// Sends the waiting request bytes on `channel` and starts the response timer.
-    func attach(_ channel: any Channel, _ context: ChannelHandlerContext) {
+    func attach(_ channel: any Channel, _ context: ChannelHandlerContext, now: NIODeadline = .now()) {
         guard case .connecting(let pending) = state else {
             channel.close(promise: nil)
             return
@@ -75,7 +76,7 @@ extension ProxyHandler {
         state = .forwarding(channel)
         // Backpressure starts from this client's state, not from the pooled connection's last user.
         backendHandler?.setReading(context.channel.isWritable)
-        let due = NIODeadline.now() + settings.responseTimeout
+        let due = now + settings.responseTimeout
         responseDeadline = due
         // A 504 must be on time: re-arm when the armed timer (a head deadline) is later — never with
         // the defaults (head 30 s < response 60 s), so not per request.
@@ -174,6 +175,7 @@ extension ProxyHandler {
         // Idle first: closing the backend reports its inactivity synchronously (backendClosed).
         let finished = state
         state = .idle
+        let now = NIODeadline.now()
         access.finish(settings.accessLogger)
         // A backend that could not take more body paused this client: its next request must be read.
         if !clientReading { setClientReading(true, context) }
@@ -182,14 +184,14 @@ extension ProxyHandler {
             if backendKeepAlive, requestBody.isDone, backendInbound.readableBytes == 0, let key = backendKey, let handler = backendHandler {
                 handler.proxy = nil
                 backendHandler = nil
-                if let pool { idleList(key, pool).give(handler) } else { handler.channel?.close(promise: nil) }
+                if let pool { idleList(key, pool).give(handler, now: now) } else { handler.channel?.close(promise: nil) }
             } else {
                 backend.close(promise: nil)
             }
         }
         resetResponse()
         retryBytes = nil
-        endResponse(context)
+        endResponse(context, now: now)
     }
 
     /// A response that cannot be completed: what came is passed on, then the close (the client

@@ -50,10 +50,10 @@ extension ProxyHandler {
     }
 
     /// The response is written: the next request (keep-alive) or the close once it is flushed.
-    func endResponse(_ context: ChannelHandlerContext) {
+    func endResponse(_ context: ChannelHandlerContext, now: NIODeadline = .now()) {
         if keepAlive {
             flushClient(context)
-            awaitNextHead(context)
+            awaitNextHead(context, now: now)
         } else {
             writeGathered(context)
             clientUnflushed = false

@@ -22,8 +22,8 @@ extension ProxyHandler {
 
     /// The next request may come: its head has `headTimeout` (checked when the armed timer fires,
     /// so after a response a slow head is closed within headTimeout + responseTimeout at most).
-    func awaitNextHead(_ context: ChannelHandlerContext) {
-        headDeadline = .now() + settings.headTimeout
+    func awaitNextHead(_ context: ChannelHandlerContext, now: NIODeadline = .now()) {
+        headDeadline = now + settings.headTimeout
         if deadlineTimer == nil { armTimer(at: headDeadline!, context) }
     }
 

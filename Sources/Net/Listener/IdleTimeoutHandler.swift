@@ -2,25 +2,33 @@ public import NIOCore
 
 /// Closes a connection that has neither read nor written for `timeout`.
 ///
-/// One timer per connection, re-armed lazily: activity only stamps a time,
-/// the timer checks it when it fires (no timer churn per read).
+/// Activity only bumps a counter (no clock read per read or write); one
+/// timer per connection looks at it every quarter of the timeout, so an idle
+/// connection is closed after `timeout` and at most a quarter of it later,
+/// never sooner.
 public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = NIOAny
     public typealias OutboundIn = NIOAny
     private let timeout: TimeAmount
-    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    private let period: TimeAmount
+    /// Reads and writes so far (wrapping), and its value at the last check.
+    private var activity: UInt32 = 0
+    private var checked: UInt32 = 0
+    /// No activity since this time, as far as the checks could see (at or after the last real activity).
+    private var quietSince = NIODeadline.uptimeNanoseconds(0)
     private var timer: Scheduled<Void>?
     private let onTimeout: (@Sendable (any Channel) -> Void)?
 
     /// - Parameter onTimeout: called (on the channel's loop) before the close, e.g. to log.
     public init(timeout: TimeAmount, onTimeout: (@Sendable (any Channel) -> Void)? = nil) {
         self.timeout = timeout
+        self.period = .nanoseconds(max(timeout.nanoseconds / 4, 1))
         self.onTimeout = onTimeout
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        lastActivity = context.eventLoop.now
-        arm(context: context, at: lastActivity + timeout)
+        quietSince = context.eventLoop.now
+        arm(context: context)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
@@ -29,12 +37,12 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = context.eventLoop.now
+        activity &+= 1
         context.fireChannelRead(data)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        lastActivity = context.eventLoop.now
+        activity &+= 1
         context.write(data, promise: promise)
     }
 
@@ -44,23 +52,26 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
         context.fireChannelInactive()
     }
 
-    private func arm(context: ChannelHandlerContext, at deadline: NIODeadline) {
+    private func arm(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+        timer = context.eventLoop.scheduleTask(in: period) {
             let (handler, context) = loopBound.value
-            handler.fire(context: context)
+            handler.check(context: context)
         }
     }
 
-    private func fire(context: ChannelHandlerContext) {
+    private func check(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        let due = lastActivity + timeout
-        if due > context.eventLoop.now {
-            arm(context: context, at: due)
+        let now = context.eventLoop.now
+        if activity != checked {
+            checked = activity
+            quietSince = now
+        } else if now - quietSince >= timeout {
+            onTimeout?(context.channel)
+            context.close(promise: nil)
             return
         }
-        onTimeout?(context.channel)
-        context.close(promise: nil)
+        arm(context: context)
     }
 }
 
