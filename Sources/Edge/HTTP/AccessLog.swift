@@ -39,8 +39,8 @@ struct AccessRecord {
     var bytes = 0
 
     /// Writes the line (`client host method path status bytes duration route`) and counts the request.
-    func finish(_ logger: Logger, note: String? = nil) {
-        let micros = (NIODeadline.now() - started).nanoseconds / 1000
+    func finish(_ logger: Logger, note: String? = nil, now: NIODeadline = .now()) {
+        let micros = (now - started).nanoseconds / 1000
         logger.info("\(client) \(host) \(method) \(path) \(status) \(bytes) \(micros / 1000).\(micros % 1000 / 100)ms \(route)\(note.map { " (\($0))" } ?? "")")
         metrics.record(status: status, micros: micros, bytes: bytes)
     }

@@ -8,7 +8,7 @@ import NIOSSL
 /// body passed on as it came), backpressure both ways, a backend that
 /// closes, and the switch to a tunnel after a 101.
 extension ProxyHandler {
-    func connect(_ route: Route, _ context: ChannelHandlerContext, fresh: Bool = false) {
+    func connect(_ route: Route, _ context: ChannelHandlerContext, fresh: Bool = false, now: NIODeadline = .now()) {
         let loop = context.eventLoop
         let backend = route.backend
         let pool = self.pool ?? BackendPool.of(loop)
@@ -16,7 +16,6 @@ extension ProxyHandler {
         let key = BackendPool.Key(host: backend.host, port: backend.port, tls: backend.tls, skipVerify: route.skipCertVerify)
         backendKey = key
         resetResponse()
-        let now = NIODeadline.now()
         if !fresh, let pooled = idleList(key, pool).take(now: now), let channel = pooled.channel {
             pooled.proxy = self
             backendHandler = pooled
@@ -176,7 +175,7 @@ extension ProxyHandler {
         let finished = state
         state = .idle
         let now = NIODeadline.now()
-        access.finish(settings.accessLogger)
+        access.finish(settings.accessLogger, now: now)
         // A backend that could not take more body paused this client: its next request must be read.
         if !clientReading { setClientReading(true, context) }
         if case .forwarding(let backend) = finished {

@@ -192,7 +192,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         let target = head.string(head.second)
         if clientAddress == nil { clientAddress = context.channel.remoteAddress?.ipAddress ?? "" }
         let client = clientAddress ?? ""
-        access = AccessRecord(client: client.isEmpty ? "-" : client, host: host.isEmpty ? "-" : host,
+        let now = NIODeadline.now()
+        access = AccessRecord(started: now, client: client.isEmpty ? "-" : client, host: host.isEmpty ? "-" : host,
                               method: head.string(head.first), path: target)
         do { requestBody = BodyReader(try head.requestFraming()) } catch { return refuse(error) }
         guard !host.isEmpty else { return respond(400, "The request has no Host header.") }
@@ -225,7 +226,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         state = .connecting(bytes)
         retryBytes = requestBody.isDone ? bytes : nil
         currentRoute = route
-        connect(route, context, fresh: upgradeRequested)
+        connect(route, context, fresh: upgradeRequested, now: now)
     }
 
     /// Whether the client's address is in one of `ranges` (the address parsed once per connection).

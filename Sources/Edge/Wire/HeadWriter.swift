@@ -7,7 +7,8 @@ enum HeadWriter {
     /// `X-Forwarded-*` and `extra` lines, and the empty line.
     static func request(_ head: MessageHead, target: String, rules: HopByHop, forwardedFor: String, proto: StaticString,
                         host: String, extra: StaticString?, into out: inout ByteBuffer) {
-        out.writeBytes(head.bytes.readableBytesView[head.first])
+        out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + target.utf8.count + forwardedFor.utf8.count + host.utf8.count + 128)
+        out.writeBytes(of: head.bytes, head.first)
         out.writeInteger(UInt8(0x20))
         out.writeString(target)
         out.writeStaticString(" HTTP/1.1\r\n")
@@ -25,9 +26,9 @@ enum HeadWriter {
 
     /// A received response head for the client: status line as HTTP/1.1, the kept fields, `extra` lines.
     static func response(_ head: MessageHead, rules: HopByHop, extra: StaticString?, into out: inout ByteBuffer) {
+        out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 64)
         out.writeStaticString("HTTP/1.1 ")
-        let view = head.bytes.readableBytesView
-        out.writeBytes(view[head.first.lowerBound..<head.second.upperBound])
+        out.writeBytes(of: head.bytes, head.first.lowerBound..<head.second.upperBound)
         out.writeStaticString("\r\n")
         copyFields(head, rules, into: &out)
         if let extra { out.writeStaticString(extra) }
@@ -43,13 +44,19 @@ enum HeadWriter {
 
     /// Copies the kept field lines: consecutive kept lines in one write.
     private static func copyFields(_ head: MessageHead, _ rules: HopByHop, into out: inout ByteBuffer) {
-        let view = head.bytes.readableBytesView
         var run = head.fieldsStart
         for field in head.fields where rules.drops(field, of: head) {
-            if Int(field.lineStart) > run { out.writeBytes(view[run..<Int(field.lineStart)]) }
+            if Int(field.lineStart) > run { out.writeBytes(of: head.bytes, run..<Int(field.lineStart)) }
             run = Int(field.lineEnd)
         }
         let end = head.fields.last.map { Int($0.lineEnd) } ?? head.fieldsStart
-        if end > run { out.writeBytes(view[run..<end]) }
+        if end > run { out.writeBytes(of: head.bytes, run..<end) }
+    }
+}
+
+extension ByteBuffer {
+    /// Appends the bytes at `range` of `source`'s readable bytes (one copy, no view or slice made).
+    @inline(__always) mutating func writeBytes(of source: ByteBuffer, _ range: Range<Int>) {
+        source.withUnsafeReadableBytes { raw in _ = self.writeBytes(UnsafeRawBufferPointer(rebasing: raw[range])) }
     }
 }
