@@ -48,6 +48,9 @@ struct EdgeRunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a client has to send a complete request head after connecting or after its last response (then closed).", valueName: "seconds"))
     var headTimeout: Double = 30
 
+    @Option(help: ArgumentHelp("Seconds a connection may neither read nor write (a stalled body, a websocket, a TLS handshake) before it is closed.", valueName: "seconds"))
+    var idleTimeout: Double = 120
+
     @Option(help: ArgumentHelp("A PEM CA bundle trusted for the ACME server besides the system CAs (a test CA such as pebble's).", valueName: "file"))
     var acmeCaFile: String?
 
@@ -66,7 +69,9 @@ struct EdgeRunCommand: AsyncParsableCommand {
         let env = try daemonEnvironment(envFile: envFile)
         let (id, settings) = try moduleRedis(explicit: moduleID, env: env, clientName: "edge",
                                              missing: "the edge needs its module id: --module-id traefik1 (or MODULE_ID)")
-        guard responseTimeout > 0, headTimeout > 0 else { throw ValidationError("--response-timeout and --head-timeout must be positive") }
+        guard responseTimeout > 0, headTimeout > 0, idleTimeout > 0 else {
+            throw ValidationError("--response-timeout, --head-timeout and --idle-timeout must be positive")
+        }
         guard acmeCheckInterval >= 1, acmeRetry >= 0.1 else { throw ValidationError("--acme-check-interval must be ≥ 1 s and --acme-retry ≥ 0.1 s") }
         let node = try nodeID ?? env["NODE_ID"].map { text in
             guard let n = Int(text) else { throw ValidationError("NODE_ID=\(text) is not a number") }
@@ -79,6 +84,7 @@ struct EdgeRunCommand: AsyncParsableCommand {
                                               stateDirectory: stateDir ?? env["STATE_DIRECTORY"] ?? "/var/lib/nscore-edge", redis: settings)
         configuration.responseTimeout = TimeAmount(seconds: responseTimeout)
         configuration.headTimeout = TimeAmount(seconds: headTimeout)
+        configuration.idleTimeout = TimeAmount(seconds: idleTimeout)
         configuration.acme.caFile = acmeCaFile
         configuration.acme.checkInterval = .seconds(acmeCheckInterval)
         configuration.acme.retryInitial = .seconds(acmeRetry)

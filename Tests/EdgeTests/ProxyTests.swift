@@ -107,7 +107,8 @@ private func curl(_ args: [String]) async throws -> (status: Int32, output: Stri
 @Suite("Edge: HTTP routing to real backends (curl)", .timeLimit(.minutes(2)))
 struct ProxyTests {
     /// - Parameter tls: the HTTPS listener (self-signed `localhost`, ALPN h2 and http/1.1) instead of plain HTTP.
-    private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60), headTimeout: TimeAmount = .seconds(30), tls: Bool = false,
+    private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60), headTimeout: TimeAmount = .seconds(30),
+                          idleTimeout: TimeAmount = .seconds(120), tls: Bool = false,
                           _ body: (Int, Backend) async throws -> Void) async throws {
         let backend = try await Backend()
         let table = NIOLockedValueBox(RouteTable(try routes.map { r in
@@ -116,6 +117,7 @@ struct ProxyTests {
         var settings = ProxySettings(routes: table, tls: tls, logger: Logger(label: "test.edge"))
         settings.responseTimeout = responseTimeout
         settings.headTimeout = headTimeout
+        settings.idleTimeout = idleTimeout
         let address = ListenAddress.bind(try Endpoint(parsing: "127.0.0.1:0"))
         let listener: Listener
         if tls {
@@ -386,6 +388,40 @@ struct ProxyTests {
             #expect(outside.output == "403", "\(outside.output)")
         }
         await server.stop()
+    }
+
+    @Test("connections the edge closes over TLS (Connection: close, HTTP/1.0) are let go of as soon as the client closes, not held in CLOSE-WAIT for NIOSSL's 5 s shutdown timeout")
+    func tlsCloseIsPrompt() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "host": "app.test"]], tls: true) { port, _ in
+            for version in ["--http1.1", "--http1.0"] {
+                for i in 0..<8 {
+                    let r = try await curl(["-k", version, "-H", "Connection: close", "-H", "Host: app.test", "https://127.0.0.1:\(port)/c\(i)"])
+                    #expect(r.output.hasPrefix("GET /c\(i)\n"), "\(r)")
+                }
+            }
+            let lingering = { () async throws -> Int in
+                let ss = try await runCommandOffPool("/usr/bin/ss", ["-Htan", "state", "close-wait", "sport", "= :\(port)"])
+                return ss.output.split(separator: "\n").count
+            }
+            var left = -1
+            let gone = await waitFor(timeout: .seconds(2)) { left = (try? await lingering()) ?? -1; return left == 0 }
+            #expect(gone, "\(left) connection(s) still in CLOSE-WAIT 2 s after their clients closed")
+        }
+    }
+
+    @Test("a response that stalls mid-body is closed after the idle timeout (HTTP, and HTTPS with HTTP/1.1 or HTTP/2): once its head is through nothing else times it out")
+    func stalledBody() async throws {
+        let stall = try await RawBackend(reply: "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789", close: false)
+        defer { Task { await stall.close() } }
+        for (tls, version) in [(false, "--http1.1"), (true, "--http1.1"), (true, "--http2")] {
+            try await withEdge([["instance": "stall", "url": "http://127.0.0.1:\(stall.port)", "host": "stall.test"]], idleTimeout: .seconds(1), tls: tls) { port, _ in
+                let started = ContinuousClock.now
+                let r = try await curl(["-k", version, "-o", "/dev/null", "-H", "Host: stall.test", "\(tls ? "https" : "http")://127.0.0.1:\(port)/"])
+                let took = ContinuousClock.now - started
+                #expect(r.status != 0 && r.status != 28, "\(tls) \(version): cut by the edge, not by curl's own 10 s limit: \(r)")
+                #expect(took >= .milliseconds(900) && took < .seconds(4), "\(tls) \(version): closed after \(took)")
+            }
+        }
     }
 
     @Test("responses framed every way reach the client whole: until the close (HTTP/1.1 and HTTP/2), chunked to an HTTP/1.0 client as plain data, HEAD; a malformed response is a 502")

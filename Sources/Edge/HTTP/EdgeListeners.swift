@@ -13,10 +13,11 @@ public enum EdgeListeners {
     /// Plain HTTP (`--http`): routes, `http2https` redirects.
     public static func startHTTP(_ address: ListenAddress, settings: ProxySettings, group: any EventLoopGroup,
                                  logger: Logger) async throws(ListenerError) -> Listener {
-        try await Listener.start(ListenerConfiguration(name: "edge-http", address: address, idleTimeout: .seconds(120)),
+        // No idle-timeout handler in the pipeline: ProxyHandler watches idleness itself (one hop fewer per event).
+        try await Listener.start(ListenerConfiguration(name: "edge-http", address: address, idleTimeout: nil),
                                  group: group, logger: logger) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
+                try channel.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings, ownsConnection: true))
             }
         }
     }
@@ -26,7 +27,7 @@ public enum EdgeListeners {
     public static func startHTTPS(_ address: ListenAddress, store: CertificateStore, settings: ProxySettings,
                                   group: any EventLoopGroup, logger: Logger) async throws -> Listener {
         let context = try NIOSSLContext(configuration: try store.serverConfiguration(applicationProtocols: ["h2", "http/1.1"]))
-        return try await Listener.start(ListenerConfiguration(name: "edge-https", address: address, idleTimeout: .seconds(120)),
+        return try await Listener.start(ListenerConfiguration(name: "edge-https", address: address, idleTimeout: settings.idleTimeout),
                                         group: group, logger: logger) { channel in
             do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
                 return channel.eventLoop.makeFailedFuture(error)
@@ -43,7 +44,10 @@ public enum EdgeListeners {
                 },
                 http1ChannelConfigurator: { connection in
                     connection.eventLoop.makeCompletedFuture {
-                        try connection.pipeline.syncOperations.addHandler(ProxyHandler(settings: settings))
+                        // The handshake is done: ProxyHandler takes over the idle timeout (one hop fewer per event).
+                        let pipeline = connection.pipeline.syncOperations
+                        if let idle = try? pipeline.context(handlerType: IdleTimeoutHandler.self) { pipeline.removeHandler(context: idle, promise: nil) }
+                        try pipeline.addHandler(ProxyHandler(settings: settings, ownsConnection: true))
                     }
                 })
         }

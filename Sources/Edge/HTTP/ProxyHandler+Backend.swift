@@ -197,7 +197,7 @@ extension ProxyHandler {
     /// must not take it as whole).
     func cutResponse(_ context: ChannelHandlerContext) {
         flushClient(context)
-        context.close(promise: nil)
+        closeClient(context)
     }
 
     /// After the 101: the client and the backend connection become one byte relay; bytes either
@@ -209,10 +209,13 @@ extension ProxyHandler {
         if backendInbound.readableBytes > 0 { sendToClient(backendInbound, context); backendInbound.release() }
         flushClient(context)
         if inbound.readableBytes > 0 { backend.writeAndFlush(inbound, promise: nil); inbound.release() }
-        do { try UpgradeTunnel.start(client: context, backend: backend) } catch {
+        do {
+            try handOverIdleWatch(context)
+            try UpgradeTunnel.start(client: context, backend: backend)
+        } catch {
             settings.logger.warning("cannot switch the connection to a tunnel", metadata: ["error": "\(error)"])
             backend.close(promise: nil)
-            context.close(promise: nil)
+            closeClient(context)
         }
     }
 

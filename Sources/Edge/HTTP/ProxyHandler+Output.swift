@@ -9,6 +9,7 @@ extension ProxyHandler {
         startGathering()
         HeadWriter.response(head, rules: rules, extra: extra, into: &gathered)
         clientUnflushed = true
+        idleWatch?.touch()
     }
 
     /// Writes to the client. Small pieces are gathered in one buffer per connection (a response
@@ -24,6 +25,7 @@ extension ProxyHandler {
             context.write(wrapOutboundOut(bytes), promise: nil)
         }
         clientUnflushed = true
+        idleWatch?.touch()
     }
 
     /// Pieces up to this size are copied into the gathered buffer.
@@ -58,7 +60,9 @@ extension ProxyHandler {
             writeGathered(context)
             clientUnflushed = false
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { [self] _ in
+                if let context = self.context { closeClient(context) } else { channel.close(promise: nil) }
+            }
         }
         responseDone(context)
     }

@@ -1,3 +1,4 @@
+import Net
 import NIOCore
 
 /// ``ProxyHandler``'s pacing: requests pipelined behind a response, and the one
@@ -27,6 +28,36 @@ extension ProxyHandler {
         if deadlineTimer == nil { armTimer(at: headDeadline!, context) }
     }
 
+    /// The idle timeout of an HTTP/1.1 connection (``IdleWatch``: reads and writes counted, a check
+    /// every quarter of the timeout); a tunnel gets Net's IdleTimeoutHandler instead (``handOverIdleWatch(_:)``).
+    func watchIdle(_ context: ChannelHandlerContext) {
+        if idleWatch == nil { idleWatch = IdleWatch(timeout: settings.idleTimeout, now: .now()) }
+        guard let period = idleWatch?.period else { return }
+        idleTimer = context.eventLoop.scheduleTask(in: period) { [self] in
+            guard let context = self.context, context.channel.isActive, idleWatch != nil else { return }
+            guard idleWatch?.isIdle(now: .now()) == true else { return watchIdle(context) }
+            settings.logger.info("closing idle connection", metadata: [
+                "client": "\(clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-")",
+                "idle_timeout_ms": "\(settings.idleTimeout.nanoseconds / 1_000_000)",
+            ])
+            abandonRequest(note: "idle timeout")
+            closeClient(context)
+        }
+    }
+
+    /// The connection becomes a tunnel (this handler leaves): its idle timeout goes on in Net's handler.
+    func handOverIdleWatch(_ context: ChannelHandlerContext) throws {
+        guard idleWatch != nil else { return }
+        idleWatch = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        let logger = settings.logger, timeout = settings.idleTimeout
+        try context.pipeline.syncOperations.addHandler(IdleTimeoutHandler(timeout: timeout) { channel in
+            logger.info("closing idle tunnel", metadata: ["peer": "\(channel.remoteAddress?.ipAddress ?? "-")",
+                                                           "idle_timeout_ms": "\(timeout.nanoseconds / 1_000_000)"])
+        }, position: .first)
+    }
+
     /// One timer per connection, not per request, for both deadlines: when it fires early (a later
     /// request of a keep-alive connection), it re-arms for the deadline still pending.
     func armTimer(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
@@ -41,7 +72,7 @@ extension ProxyHandler {
                 settings.logger.info("no complete request head in time; closing the connection",
                                      metadata: ["client": "\(clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-")",
                                                 "timeout_s": "\(settings.headTimeout.nanoseconds / 1_000_000_000)"])
-                context.close(promise: nil)
+                closeClient(context)
                 return
             }
             guard let due = responseDeadline, !responseStarted, case .forwarding(let channel) = state else { return }

@@ -1,7 +1,8 @@
-public import Logging
-public import NIOConcurrencyHelpers
+import Logging
 import Net
-public import NIOCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
 
 /// One client connection of the edge, on HTTP/1.1 bytes (after TLS, or from an
 /// HTTP/2 stream through ``HTTP2StreamBridge``): parses each request head
@@ -86,8 +87,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     var gathered = ByteBuffer()
     var gathering = false
 
-    init(settings: ProxySettings) {
+    /// On an HTTP/1.1 connection (not an HTTP/2 stream): it watches the connection's idleness and
+    /// closes it past TLS without waiting out the TLS shutdown timeout (``closeClient(_:)``).
+    let ownsConnection: Bool
+    /// The client ended its side (FIN): the connection closes once the response under way is sent.
+    var clientInputClosed = false
+    var idleWatch: IdleWatch?
+    var idleTimer: Scheduled<Void>?
+
+    init(settings: ProxySettings, ownsConnection: Bool = false) {
         self.settings = settings
+        self.ownsConnection = ownsConnection
         requestParser = HeadParser(.request, maxBytes: settings.maxHeadBytes)
         responseParser = HeadParser(.response, maxBytes: settings.maxHeadBytes)
     }
@@ -96,13 +106,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         self.context = context
         headDeadline = .now() + settings.headTimeout
         armTimer(at: headDeadline!, context)
+        if ownsConnection { watchIdle(context) }
     }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         deadlineTimer?.cancel()  // a tunnel took the connection over
+        idleTimer?.cancel()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        idleWatch?.touch()
         inbound.appendPending(unwrapInboundIn(data))
         process(context)
     }
@@ -119,7 +133,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
                 do { try passRequestBody() } catch {
                     guard !responseStarted else {
                         settings.logger.info("bad request body; closing the connection", metadata: ["client": "\(access.client)", "error": "\(error)"])
-                        return context.close(promise: nil)
+                        return closeClient(context)
                     }
                     return refuse(error)
                 }
@@ -273,20 +287,48 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         settings.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        // The client closed without close_notify: its input has ended, nothing more will come.
+        if case .uncleanShutdown = error as? NIOSSLError { clientInputClosed = true }
+        closeClient(context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // Graceful drain: finish the response under way, then close; close an idle connection now.
-        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
-        keepAlive = false
-        if !responding { context.close(promise: nil) }
+        switch event {
+        case ChannelEvent.inputClosed:
+            // The client ended its side: the response under way is still sent, then the close.
+            clientInputClosed = true
+            keepAlive = false
+            if !responding { closeClient(context) }
+        case is ChannelShouldQuiesceEvent:
+            // Graceful drain: finish the response under way, then close; close an idle connection now.
+            keepAlive = false
+            if !responding { closeClient(context) }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// Closes the client connection; on HTTP/1.1 over TLS through ``TLSClose`` (close_notify, then
+    /// the socket closed as soon as the client's input ends, not after NIOSSL's 5 s shutdown timeout).
+    func closeClient(_ context: ChannelHandlerContext) {
+        guard settings.tls, ownsConnection else { return context.close(promise: nil) }
+        TLSClose.close(context, peerInputClosed: clientInputClosed)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .forwarding(let backend) = state { backend.close(promise: nil) }
-        state = .idle
         deadlineTimer?.cancel()
+        idleTimer?.cancel()
+        abandonRequest(note: responseStarted ? "client closed mid-response" : "client closed before the response")
         context.fireChannelInactive()
+    }
+
+    /// The client side ends while a request is forwarded: its line in the access log (499 when
+    /// nothing was answered yet, as nginx logs it), and the backend connection closed.
+    func abandonRequest(note: String) {
+        guard case .forwarding(let backend) = state else { return }
+        state = .idle  // first: the backend's close reports back synchronously (backendClosed)
+        if !responseStarted { access.status = 499 }
+        access.finish(settings.accessLogger, note: note)
+        backend.close(promise: nil)
     }
 }

@@ -14,6 +14,10 @@ public struct ProxySettings: Sendable {
     /// A connection must send a complete request head within this of opening or of its last
     /// response, else it is closed (a client trickling bytes is not idle, so the idle timeout misses it).
     public var headTimeout: TimeAmount = .seconds(30)
+    /// A connection that neither reads nor writes for this is closed (a stalled body either way,
+    /// a tunnel, a TLS handshake that does not finish). On HTTP/1.1 connections ``ProxyHandler``
+    /// watches it itself; on the TLS handshake, HTTP/2 connections and tunnels Net's IdleTimeoutHandler does.
+    public var idleTimeout: TimeAmount = .seconds(120)
     /// Largest request or response head, in bytes (a larger request head: 431).
     public var maxHeadBytes = 64 * 1024
     public var logger: Logger

@@ -19,6 +19,8 @@ public struct EdgeConfiguration: Sendable {
     public var responseTimeout: TimeAmount = .seconds(60)
     /// A complete request head within this of a connection opening or of its last response.
     public var headTimeout: TimeAmount = .seconds(30)
+    /// A connection that neither reads nor writes for this is closed.
+    public var idleTimeout: TimeAmount = .seconds(120)
     public var drainTimeout: Duration = .seconds(10)
     public var acme = ACMESettings()
 
@@ -112,6 +114,7 @@ public final class EdgeService: Service, Sendable {
         var http = ProxySettings(routes: routes, tls: false, logger: logger)
         http.responseTimeout = configuration.responseTimeout
         http.headTimeout = configuration.headTimeout
+        http.idleTimeout = configuration.idleTimeout
         var https = http
         https.tls = true
         http.challenges = challenges

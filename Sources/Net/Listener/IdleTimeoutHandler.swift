@@ -1,33 +1,23 @@
 public import NIOCore
 
-/// Closes a connection that has neither read nor written for `timeout`.
-///
-/// Activity only bumps a counter (no clock read per read or write); one
-/// timer per connection looks at it every quarter of the timeout, so an idle
-/// connection is closed after `timeout` and at most a quarter of it later,
-/// never sooner.
+/// Closes a connection that has neither read nor written for `timeout`
+/// (after it, at most a quarter of it later, never sooner: ``IdleWatch``).
 public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = NIOAny
     public typealias OutboundIn = NIOAny
     private let timeout: TimeAmount
-    private let period: TimeAmount
-    /// Reads and writes so far (wrapping), and its value at the last check.
-    private var activity: UInt32 = 0
-    private var checked: UInt32 = 0
-    /// No activity since this time, as far as the checks could see (at or after the last real activity).
-    private var quietSince = NIODeadline.uptimeNanoseconds(0)
+    private var watch: IdleWatch?
     private var timer: Scheduled<Void>?
     private let onTimeout: (@Sendable (any Channel) -> Void)?
 
     /// - Parameter onTimeout: called (on the channel's loop) before the close, e.g. to log.
     public init(timeout: TimeAmount, onTimeout: (@Sendable (any Channel) -> Void)? = nil) {
         self.timeout = timeout
-        self.period = .nanoseconds(max(timeout.nanoseconds / 4, 1))
         self.onTimeout = onTimeout
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        quietSince = context.eventLoop.now
+        watch = IdleWatch(timeout: timeout, now: context.eventLoop.now)
         arm(context: context)
     }
 
@@ -37,12 +27,12 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        activity &+= 1
+        watch?.touch()
         context.fireChannelRead(data)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        activity &+= 1
+        watch?.touch()
         context.write(data, promise: promise)
     }
 
@@ -53,6 +43,7 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     private func arm(context: ChannelHandlerContext) {
+        guard let period = watch?.period else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: period) {
             let (handler, context) = loopBound.value
@@ -62,11 +53,7 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
 
     private func check(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        let now = context.eventLoop.now
-        if activity != checked {
-            checked = activity
-            quietSince = now
-        } else if now - quietSince >= timeout {
+        if watch?.isIdle(now: context.eventLoop.now) == true {
             onTimeout?(context.channel)
             context.close(promise: nil)
             return
