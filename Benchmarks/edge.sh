@@ -2,23 +2,27 @@
 # Edge benchmark: TLS termination + HTTP routing to one backend (nginx serving
 # a small static body on loopback). Targets: the backend direct (plain HTTP),
 # nscore edge, nginx TLS termination (proxy_pass), haproxy TLS termination.
-# One run, one machine, all on loopback.
+# One run, one machine, all on loopback; the targets take turns, REPEAT
+# rounds (default 3), and each row is the median of its rounds (this 2-core
+# VM's throughput moves ±10 % within minutes: one pass per target compares
+# moments as much as proxies).
 #
 #   Benchmarks/edge.sh [PATH/TO/nscore]        (make bench-edge)
-#   DURATION=10 CONNECTIONS=64 Benchmarks/edge.sh
+#   DURATION=10 CONNECTIONS=64 REPEAT=3 Benchmarks/edge.sh
 #
 # Loads: `wrk -t2 -c64 -d10s` with keep-alive (requests/s, p50/p99 latency)
 # and new TLS connections (`openssl s_time -new`, connections/s) — the
 # handshake cost. RSS of each proxy measured during the keep-alive load.
 # Proxies are not pinned; nginx worker_processes auto, haproxy nbthread =
-# cores, nscore one event loop per core. Every proxy keeps its own defaults
-# towards the backend: nginx and haproxy as configured below (HTTP/1.1
-# keep-alive upstream), nscore today opens a backend connection per request.
+# cores, nscore one event loop per core. Every proxy keeps HTTP/1.1
+# keep-alive connections to the backend: nginx and haproxy as configured
+# below, nscore its per-loop pool.
 set -euo pipefail
 NSCORE=$(realpath "${1:-.build/release/nscore}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+REPEAT=${REPEAT:-3}
 for tool in nginx haproxy wrk openssl redis-server redis-cli python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/deps.sh --bench" >&2; exit 1; }
 done
@@ -108,18 +112,37 @@ handshakes() {  # PORT → new connections per second
   openssl s_time -connect "127.0.0.1:$1" -new -time "$DURATION" 2>/dev/null | awk '/real seconds/{printf "%.0f\n", $1/$4}' | tail -1
 }
 echo "nscore edge benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(nginx -v 2>&1 | awk -F/ '{print "nginx "$2}'), $(haproxy -v | head -1 | awk '{print $1" "$3}'), $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}')"
-echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency (keep-alive); openssl s_time -new -time $DURATION (new TLS connection per request)"
-printf "\n%-22s %12s %10s %10s %10s %14s\n" target "req/s" p50 p99 "RSS MB" "handshakes/s"
-read -r r50 a b c <<<"$(keepalive "http://127.0.0.1:$BACKEND/" 0)"; printf "%-22s %12s %10s %10s %10s %14s\n" "backend direct (http)" "$r50" "$a" "$b" "-" "-"
-declare -A RPS HS
-for entry in "nscore edge:$ES:$ES_PID" "nginx tls:$NG:$NG_PID" "haproxy tls:$HA:$HA_PID"; do
-  IFS=: read -r name port pid <<<"$entry"
-  read -r rps p50 p99 rss <<<"$(keepalive "https://127.0.0.1:$port/" "$pid")"
-  hs=$(handshakes "$port")
-  RPS[$name]=$rps; HS[$name]=$hs
-  printf "%-22s %12s %10s %10s %10s %14s\n" "$name" "$rps" "$p50" "$p99" "$rss" "$hs"
-done
+echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency (keep-alive); openssl s_time -new -time $DURATION (new TLS connection per request); medians of $REPEAT rounds, targets in turn"
+# wrk's latencies ("529.00us", "1.57ms", "1.02s") in µs.
+micros() { awk -v t="$1" 'BEGIN{ v=t+0; if (t ~ /us$/) print v; else if (t ~ /ms$/) print v*1000; else if (t ~ /s$/) print v*1000000; else print v }'; }
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.3f", a/b; else print "-" }'; }
+targets=("backend direct (http):$BACKEND:0" "nscore edge:$ES:$ES_PID" "nginx tls:$NG:$NG_PID" "haproxy tls:$HA:$HA_PID")
+declare -A RPS P50 P99 RSS HS
+for _ in $(seq "$REPEAT"); do
+  for entry in "${targets[@]}"; do
+    IFS=: read -r name port pid <<<"$entry"
+    scheme=https; [[ $pid == 0 ]] && scheme=http
+    read -r rps p50 p99 rss <<<"$(keepalive "$scheme://127.0.0.1:$port/" "$pid")"
+    RPS[$name]+=" $rps"; P50[$name]+=" $(micros "$p50")"; P99[$name]+=" $(micros "$p99")"; RSS[$name]+=" $rss"
+  done
+  for entry in "${targets[@]:1}"; do
+    IFS=: read -r name port pid <<<"$entry"
+    HS[$name]+=" $(handshakes "$port")"
+  done
+done
+printf "\n%-22s %12s %10s %10s %10s %14s\n" target "req/s" "p50 µs" "p99 µs" "RSS MB" "handshakes/s"
+declare -A M H
+for entry in "${targets[@]}"; do
+  IFS=: read -r name port pid <<<"$entry"
+  M[$name]=$(median ${RPS[$name]}); H[$name]=$( [[ $pid == 0 ]] && echo - || median ${HS[$name]})
+  rss=$( [[ $pid == 0 ]] && echo - || median ${RSS[$name]})
+  printf "%-22s %12s %10.0f %10.0f %10s %14s\n" "$name" "${M[$name]}" "$(median ${P50[$name]})" "$(median ${P99[$name]})" "$rss" "${H[$name]}"
+done
+rounds() {  # ratio per round: A's list ÷ B's list
+  paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{printf "%s%.3f", (NR>1?" ":""), $1/$2}'
+}
 echo
-echo "nscore ÷ nginx: keep-alive $(ratio "${RPS[nscore edge]}" "${RPS[nginx tls]}"), handshakes $(ratio "${HS[nscore edge]}" "${HS[nginx tls]}"); ÷ haproxy: keep-alive $(ratio "${RPS[nscore edge]}" "${RPS[haproxy tls]}"), handshakes $(ratio "${HS[nscore edge]}" "${HS[haproxy tls]}")"
+echo "nscore ÷ nginx: keep-alive $(ratio "${M[nscore edge]}" "${M[nginx tls]}"), handshakes $(ratio "${H[nscore edge]}" "${H[nginx tls]}"); ÷ haproxy: keep-alive $(ratio "${M[nscore edge]}" "${M[haproxy tls]}"), handshakes $(ratio "${H[nscore edge]}" "${H[haproxy tls]}")"
+echo "per round, keep-alive ÷ nginx: $(rounds "${RPS[nscore edge]}" "${RPS[nginx tls]}"); ÷ haproxy: $(rounds "${RPS[nscore edge]}" "${RPS[haproxy tls]}")"
 echo "Bars (issue 6): keep-alive >= 0.8x nginx and >= 1.0x haproxy; handshakes/s >= 0.8x nginx; RSS <= 60 MB under the keep-alive load."
