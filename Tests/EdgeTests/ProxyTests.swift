@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Testing
 
 /// A real HTTP/1.1 backend: `/slow` never answers; `/big?n=N` streams N bytes;
@@ -73,6 +74,11 @@ private final class Backend: @unchecked Sendable {
     }
 }
 
+/// Holds an object without keeping it alive.
+private final class WeakBox: @unchecked Sendable {  // set and read from one test task
+    weak var value: AnyObject?
+}
+
 /// A backend that answers every read with the same bytes (then closes, when asked): responses NIO would not make.
 private final class RawBackend: @unchecked Sendable {
     let channel: any Channel
@@ -108,7 +114,7 @@ private func curl(_ args: [String]) async throws -> (status: Int32, output: Stri
 struct ProxyTests {
     /// - Parameter tls: the HTTPS listener (self-signed `localhost`, ALPN h2 and http/1.1) instead of plain HTTP.
     private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60), headTimeout: TimeAmount = .seconds(30),
-                          idleTimeout: TimeAmount = .seconds(120), tls: Bool = false,
+                          idleTimeout: TimeAmount = .seconds(120), tls: Bool = false, listening: (Listener) -> Void = { _ in },
                           _ body: (Int, Backend) async throws -> Void) async throws {
         let backend = try await Backend()
         let table = NIOLockedValueBox(RouteTable(try routes.map { r in
@@ -129,6 +135,7 @@ struct ProxyTests {
             listener = try await EdgeListeners.startHTTP(address, settings: settings, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.edge"))
         }
         let port = listener.localAddress!.port!
+        listening(listener)
         do { try await body(port, backend) } catch { await listener.drain(deadline: .milliseconds(200)); await backend.close(); throw error }
         await listener.drain(deadline: .milliseconds(200))
         await backend.close()
@@ -406,6 +413,29 @@ struct ProxyTests {
             var left = -1
             let gone = await waitFor(timeout: .seconds(2)) { left = (try? await lingering()) ?? -1; return left == 0 }
             #expect(gone, "\(left) connection(s) still in CLOSE-WAIT 2 s after their clients closed")
+        }
+    }
+
+    @Test("a TLS connection the edge closes is let go of (its TLS handler freed) within a second of the client's close, not held by NIOSSL's 5 s shutdown timer")
+    func closedTLSConnectionFreed() async throws {
+        let edge = NIOLockedValueBox<Listener?>(nil)
+        try await withEdge([["instance": "slow", "url": "http://BACKEND", "host": "slow.test"]], responseTimeout: .seconds(1), tls: true,
+                           listening: { listener in edge.withLockedValue { $0 = listener } }) { port, _ in
+            // The backend never answers /slow: the connection lives ~1 s, then a 504 with Connection: close, and curl closes without a close_notify.
+            let exchange = Task { try await curl(["-k", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Connection: close", "-H", "Host: slow.test",
+                                                  "https://127.0.0.1:\(port)/slow"]) }
+            let tlsHandler = WeakBox()
+            let seen = await waitFor(timeout: .seconds(1)) {
+                guard let channel = edge.withLockedValue({ $0 })?.registry.channels.first else { return false }
+                let handler = try? await channel.eventLoop.submit { try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) }.get()
+                tlsHandler.value = handler
+                return handler != nil
+            }
+            #expect(seen, "the connection's TLS handler")
+            let answer = try await exchange.value
+            #expect(answer.output == "504", "\(answer)")
+            let freed = await waitFor(timeout: .seconds(2)) { tlsHandler.value == nil }
+            #expect(freed, "the closed connection's TLS handler is still alive 2 s after the close")
         }
     }
 

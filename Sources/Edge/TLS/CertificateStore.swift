@@ -1,3 +1,4 @@
+import Net
 import NIOConcurrencyHelpers
 import NIOCore
 public import NIOSSL
@@ -80,6 +81,8 @@ public final class CertificateStore: Sendable {
             .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
         ]
         configuration.applicationProtocols = applicationProtocols
+        // Not NIOSSL's 5 s: each connection closed meanwhile stays in memory that long (TLSClose).
+        configuration.shutdownTimeout = TLSClose.shutdownTimeout
         configuration.sslContextCallback = { [self] values, promise in
             var override = NIOSSLContextConfigurationOverride()
             if let entry = self.select(values.serverHostname) {

@@ -8,9 +8,18 @@ public import NIOCore
 /// requests. ``close(_:peerInputClosed:)`` puts a handler in front of the TLS
 /// handler that closes the socket as soon as the input ends.
 public enum TLSClose {
+    /// How long a TLS close waits for the peer's close_notify (NIOSSL's default: 5 s). Most peers
+    /// answer ours by closing without one, and NIOSSL does not cancel this timer when the channel
+    /// closes under it: the closed connection (TLS state, buffers, pipeline) stays in memory until it
+    /// fires — with 5 s, ~100 MB more RSS for the edge after 10 s of 1,500 new connections a second.
+    public static let shutdownTimeout: TimeAmount = .milliseconds(500)
+
     /// Closes the connection of `context` (a handler behind the TLS handler) through TLS: close_notify
-    /// is written, and the socket is closed once the peer's input ends — at once when it already has
-    /// (`peerInputClosed`). Call on the channel's event loop.
+    /// is written, and the socket is closed once the peer's input ends. When it already has
+    /// (`peerInputClosed`: the peer is gone) the socket is closed at once, from in front of the TLS
+    /// handler: no close_notify for nobody, and no TLS shutdown timer left armed (NIOSSL does not
+    /// cancel it when the channel closes under it, and it holds the whole closed connection in memory
+    /// until it fires). Call on the channel's event loop.
     public static func close(_ context: ChannelHandlerContext, peerInputClosed: Bool = false) {
         let pipeline = context.pipeline.syncOperations
         let shortcut: CloseAtEndOfInput
@@ -20,8 +29,8 @@ public enum TLSClose {
             shortcut = CloseAtEndOfInput()
             guard (try? pipeline.addHandler(shortcut, position: .first)) != nil else { return context.close(promise: nil) }
         }
+        if peerInputClosed { return shortcut.closeNow() }
         context.close(promise: nil)
-        if peerInputClosed { shortcut.closeNow() }
     }
 }
 

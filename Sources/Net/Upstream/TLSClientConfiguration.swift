@@ -28,7 +28,7 @@ public struct TLSClientConfiguration: Sendable, Equatable {
         // (slapd among them) answer ours by closing without one, and with
         // half-closure allowed the socket would then sit in CLOSE-WAIT for
         // NIOSSL's default 5 s (and hold up the event loops' shutdown).
-        tls.shutdownTimeout = .milliseconds(500)
+        tls.shutdownTimeout = TLSClose.shutdownTimeout
         if let caFile {
             do {
                 let roots = try NIOSSLCertificate.fromPEMFile(caFile)
