@@ -416,6 +416,30 @@ struct ProxyTests {
         }
     }
 
+    @Test("a client that sends pipelined requests and ends its side (half-close) gets every answer, then the close — not a wait for the head timeout")
+    func halfClose() async throws {
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "host": "app.test"]]) { port, _ in
+            let script = """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port))); s.settimeout(5)
+            s.sendall(b"GET /h1 HTTP/1.1\\r\\nHost: app.test\\r\\n\\r\\nGET /none HTTP/1.1\\r\\nHost: other.test\\r\\n\\r\\nGET /h2 HTTP/1.1\\r\\nHost: app.test\\r\\n\\r\\n")
+            s.shutdown(socket.SHUT_WR)
+            started, data = time.time(), b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk: print("EOF after %.1f s" % (time.time() - started)); break
+                    data += chunk
+            except socket.timeout: print("TIMEOUT")
+            print(data.decode())
+            """
+            let r = try await runCommandOffPool("/usr/bin/python3", ["-c", script])
+            #expect(r.output.hasPrefix("EOF after 0."), "closed once answered: \(r.output)")
+            let order = ["GET /h1", "404 Not Found", "GET /h2"].map { r.output.range(of: $0)?.lowerBound }
+            #expect(order.allSatisfy { $0 != nil } && zip(order, order.dropFirst()).allSatisfy { $0! < $1! }, "every answer, in order: \(r.output)")
+        }
+    }
+
     @Test("a TLS connection the edge closes is let go of (its TLS handler freed) within a second of the client's close, not held by NIOSSL's 5 s shutdown timer")
     func closedTLSConnectionFreed() async throws {
         let edge = NIOLockedValueBox<Listener?>(nil)

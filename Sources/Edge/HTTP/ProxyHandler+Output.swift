@@ -58,13 +58,18 @@ extension ProxyHandler {
             awaitNextHead(context, now: now)
         } else {
             writeGathered(context)
-            clientUnflushed = false
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { [self] _ in
-                if let context = self.context { closeClient(context) } else { channel.close(promise: nil) }
-            }
+            closeWhenWritten(context)
         }
         responseDone(context)
+    }
+
+    /// Closes the client connection once everything written to it so far has gone out.
+    func closeWhenWritten(_ context: ChannelHandlerContext) {
+        clientUnflushed = false
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { [self] _ in
+            if let context = self.context { closeClient(context) } else { channel.close(promise: nil) }
+        }
     }
 
     func backendReadComplete() {

@@ -13,6 +13,8 @@ extension ProxyHandler {
             return
         }
         if !processing { process(context) }
+        // A client that ended its side and has no request left: closed once its answers are out.
+        if clientInputClosed, !responding, !processing { return closeWhenWritten(context) }
         if !clientReading, !isConnecting, !(responding && requestBody.isDone && inbound.readableBytes > 0) { setClientReading(true, context) }
     }
 

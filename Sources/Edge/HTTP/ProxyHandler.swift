@@ -295,10 +295,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case ChannelEvent.inputClosed:
-            // The client ended its side: the response under way is still sent, then the close.
+            // The client ended its side: the requests it sent are still answered, then the close
+            // (once written: a half-closed client may still be reading).
             clientInputClosed = true
-            keepAlive = false
-            if !responding { closeClient(context) }
+            if !responding { closeWhenWritten(context) }
         case is ChannelShouldQuiesceEvent:
             // Graceful drain: finish the response under way, then close; close an idle connection now.
             keepAlive = false
