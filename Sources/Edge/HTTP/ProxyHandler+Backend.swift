@@ -71,7 +71,7 @@ extension ProxyHandler {
             channel.close(promise: nil)
             return
         }
-        if let backendHandler { backendHandler.send(pending, flush: true) } else { channel.writeAndFlush(pending, promise: nil) }
+        backendHandler?.send(pending, flush: true)  // set with the connection (pooled or new) before this
         state = .forwarding(channel)
         // Backpressure starts from this client's state, not from the pooled connection's last user.
         backendHandler?.setReading(context.channel.isWritable)

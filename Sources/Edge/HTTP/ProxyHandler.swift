@@ -90,7 +90,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     /// On an HTTP/1.1 connection (not an HTTP/2 stream): it watches the connection's idleness and
     /// closes it past TLS without waiting out the TLS shutdown timeout (``closeClient(_:)``).
     let ownsConnection: Bool
-    /// The client ended its side (FIN): the connection closes once the response under way is sent.
+    /// The client ended its side (FIN): the requests it sent are answered, then the connection closes.
     var clientInputClosed = false
     var idleWatch: IdleWatch?
     var idleTimer: Scheduled<Void>?
@@ -175,24 +175,24 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             var more = bytes
             pending.writeBuffer(&more)
             state = .connecting(pending)
-        case .forwarding(let backend):
+        case .forwarding:
             if bytes.readableBytes > 0 {
-                if let backendHandler { backendHandler.send(bytes, flush: false) } else { backend.write(bytes, promise: nil) }
+                backendHandler?.send(bytes, flush: false)
                 backendUnflushed = true
             }
-            if end, backendUnflushed { flushBackend(backend) }
+            if end, backendUnflushed { flushBackend() }
         case .idle, .discarding:
             break
         }
     }
 
-    func flushBackend(_ backend: any Channel) {
+    func flushBackend() {
         backendUnflushed = false
-        if let backendHandler { backendHandler.flush() } else { backend.flush() }
+        backendHandler?.flush()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if backendUnflushed, case .forwarding(let backend) = state { flushBackend(backend) }
+        if backendUnflushed, case .forwarding = state { flushBackend() }
         context.fireChannelReadComplete()
     }
 
