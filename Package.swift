@@ -12,7 +12,8 @@ let strict: [SwiftSetting] = [
 
 // Hot-path targets: release builds skip the dynamic exclusivity checks of
 // class properties (measured: ~17 % of resp-proxy's CPU at -P 16). Debug
-// builds — and so every test run — keep them.
+// builds — and so every test run — keep them. `make release` extends this
+// to the dependencies' modules too (see RELEASE_FLAGS in the Makefile).
 let hotPath: [SwiftSetting] = strict + [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]

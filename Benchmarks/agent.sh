@@ -20,7 +20,7 @@ WORK=$(mktemp -d /tmp/nscore-agent-bench.XXXXXX)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-[[ -x "$NSCORE" ]] || { echo "missing $NSCORE: run swift build -c release --product nscore" >&2; exit 1; }
+[[ -x "$NSCORE" ]] || { echo "missing $NSCORE: run make release" >&2; exit 1; }
 [[ -x "$LOAD" ]] || { echo "missing $LOAD: run (cd Benchmarks && swift build -c release --product AgentLoad)" >&2; exit 1; }
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
