@@ -94,18 +94,23 @@ printf '{"certificate": %s, "key": %s}' "$(jq_string "$WORK/cert.pem")" "$(jq_st
 for _ in $(seq 50); do curl -s --cacert "$WORK/cert.pem" --resolve "bench.test:$ES:127.0.0.1" "https://bench.test:$ES/" >/dev/null && break; sleep 0.1; done
 
 rss_mb() { local t=0; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status"))); done; awk -v k="$t" 'BEGIN{printf "%.1f", k/1024}'; }
-keepalive() {  # URL PID → "req/s p50 p99 rss"
-  local url=$1 pid=$2 out rss
+cpu_ticks() { local t=0; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+TICKS=$(getconf CLK_TCK)
+keepalive() {  # URL PID → "req/s p50 p99 rss cpu-µs-per-request"
+  local url=$1 pid=$2 out rss t0=0 cpu="-"
+  [[ $pid != 0 ]] && t0=$(cpu_ticks "$pid")
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: bench.test" "$url" >"$WORK/wrk.out" 2>&1 &
   local w=$!
   sleep $((DURATION / 2))
   rss="-"; [[ $pid != 0 ]] && rss=$(rss_mb "$pid")
   wait $w
   out=$(cat "$WORK/wrk.out")
-  local rps p50 p99
+  local rps p50 p99 n
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
   p50=$(awk '$1=="50%"{print $2}' <<<"$out"); p99=$(awk '$1=="99%"{print $2}' <<<"$out")
-  echo "$rps $p50 $p99 $rss"
+  n=$(awk '/requests in/{print $1}' <<<"$out")
+  [[ $pid != 0 ]] && cpu=$(awk -v t=$(($(cpu_ticks "$pid") - t0)) -v hz="$TICKS" -v n="$n" 'BEGIN{ if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
+  echo "$rps $p50 $p99 $rss $cpu"
 }
 handshakes() {  # PORT → new connections per second
   # "N connections in S real seconds, …": N / S (S is whole seconds; the runs are long enough).
@@ -118,26 +123,33 @@ micros() { awk -v t="$1" 'BEGIN{ v=t+0; if (t ~ /us$/) print v; else if (t ~ /ms
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.3f", a/b; else print "-" }'; }
 targets=("backend direct (http):$BACKEND:0" "nscore edge:$ES:$ES_PID" "nginx tls:$NG:$NG_PID" "haproxy tls:$HA:$HA_PID")
-declare -A RPS P50 P99 RSS HS
+declare -A RPS P50 P99 RSS HS CPU
 for _ in $(seq "$REPEAT"); do
   for entry in "${targets[@]}"; do
     IFS=: read -r name port pid <<<"$entry"
     scheme=https; [[ $pid == 0 ]] && scheme=http
-    read -r rps p50 p99 rss <<<"$(keepalive "$scheme://127.0.0.1:$port/" "$pid")"
-    RPS[$name]+=" $rps"; P50[$name]+=" $(micros "$p50")"; P99[$name]+=" $(micros "$p99")"; RSS[$name]+=" $rss"
+    read -r rps p50 p99 rss cpu <<<"$(keepalive "$scheme://127.0.0.1:$port/" "$pid")"
+    RPS[$name]+=" $rps"; P50[$name]+=" $(micros "$p50")"; P99[$name]+=" $(micros "$p99")"; RSS[$name]+=" $rss"; CPU[$name]+=" $cpu"
   done
   for entry in "${targets[@]:1}"; do
     IFS=: read -r name port pid <<<"$entry"
     HS[$name]+=" $(handshakes "$port")"
   done
 done
-printf "\n%-22s %12s %10s %10s %10s %14s\n" target "req/s" "p50 µs" "p99 µs" "RSS MB" "handshakes/s"
+printf "\n%-22s %12s %10s %10s %10s %14s %12s\n" target "req/s" "p50 µs" "p99 µs" "RSS MB" "handshakes/s" "CPU µs/req"
 declare -A M H
 for entry in "${targets[@]}"; do
   IFS=: read -r name port pid <<<"$entry"
   M[$name]=$(median ${RPS[$name]}); H[$name]=$( [[ $pid == 0 ]] && echo - || median ${HS[$name]})
   rss=$( [[ $pid == 0 ]] && echo - || median ${RSS[$name]})
-  printf "%-22s %12s %10.0f %10.0f %10s %14s\n" "$name" "${M[$name]}" "$(median ${P50[$name]})" "$(median ${P99[$name]})" "$rss" "${H[$name]}"
+  cpu=$( [[ $pid == 0 ]] && echo - || median ${CPU[$name]})
+  printf "%-22s %12s %10.0f %10.0f %10s %14s %12s\n" "$name" "${M[$name]}" "$(median ${P50[$name]})" "$(median ${P99[$name]})" "$rss" "${H[$name]}" "$cpu"
+done
+echo
+echo "per round, keep-alive req/s (CPU µs/req):"
+for entry in "${targets[@]}"; do
+  IFS=: read -r name port pid <<<"$entry"
+  printf "  %-20s %s\n" "$name" "$(paste -d' ' <(tr ' ' '\n' <<<"${RPS[$name]}" | grep .) <(tr ' ' '\n' <<<"${CPU[$name]}" | grep .) | awk '{printf "%s%.0f (%s)", (NR>1?"  ":""), $1, $2}')"
 done
 rounds() {  # ratio per round: A's list ÷ B's list
   paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{printf "%s%.3f", (NR>1?" ":""), $1/$2}'
