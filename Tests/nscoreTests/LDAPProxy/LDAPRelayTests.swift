@@ -73,7 +73,9 @@ extension LDAPProxySuites {
                 }
                 #expect(scrape.contains("nscore_ldap_operations_total{domain=\"example.org\",operation=\"search\"}"))
                 #expect(scrape.contains("nscore_ldap_results_total{domain=\"example.org\",provider=\"127.0.0.1:\(slapd.port)\",code=\"49\"}"))
-                #expect(scrape.contains("nscore_ldap_response_seconds"))
+                // Latency recorded for the answered requests (each found in the connection's pending requests).
+                let timed = scrape.split(separator: "\n").first { $0.hasPrefix("nscore_ldap_response_seconds_count{") }
+                #expect((timed?.split(separator: " ").last.flatMap { Int($0) } ?? 0) > 0, "\(timed ?? "no response_seconds_count")")
             }
         }
 
