@@ -93,9 +93,7 @@ printf '{"certificate": %s, "key": %s}' "$(jq_string "$WORK/cert.pem")" "$(jq_st
   | REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_PASSWORD=edge-pw MODULE_ID=edge1 "$NSCORE" edge upload-certificate --allow-self-signed --state-dir "$WORK/edge-state" >/dev/null
 for _ in $(seq 50); do curl -s --cacert "$WORK/cert.pem" --resolve "bench.test:$ES:127.0.0.1" "https://bench.test:$ES/" >/dev/null && break; sleep 0.1; done
 
-rss_mb() { local t=0; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status"))); done; awk -v k="$t" 'BEGIN{printf "%.1f", k/1024}'; }
-cpu_ticks() { local t=0; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
-TICKS=$(getconf CLK_TCK)
+rss_mb() { awk -v k="$(rss_kb "$1")" 'BEGIN{printf "%.1f", k/1024}'; }
 keepalive() {  # URL PID → "req/s p50 p99 rss cpu-µs-per-request"
   local url=$1 pid=$2 out rss t0=0 cpu="-"
   [[ $pid != 0 ]] && t0=$(cpu_ticks "$pid")
@@ -120,7 +118,9 @@ echo "nscore edge benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(n
 echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency (keep-alive); openssl s_time -new -time $DURATION (new TLS connection per request); medians of $REPEAT rounds, targets in turn"
 # wrk's latencies ("529.00us", "1.57ms", "1.02s") in µs.
 micros() { awk -v t="$1" 'BEGIN{ v=t+0; if (t ~ /us$/) print v; else if (t ~ /ms$/) print v*1000; else if (t ~ /s$/) print v*1000000; else print v }'; }
-median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+# The median of a space-separated list (common.sh's median reads lines) and each round's pairs of two lists.
+median_of() { tr ' ' '\n' <<<"$*" | grep . | median; }
+pairs() { paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.3f", a/b; else print "-" }'; }
 targets=("backend direct (http):$BACKEND:0" "nscore edge:$ES:$ES_PID" "nginx tls:$NG:$NG_PID" "haproxy tls:$HA:$HA_PID")
 declare -A RPS P50 P99 RSS HS CPU
@@ -140,20 +140,18 @@ printf "\n%-22s %12s %10s %10s %10s %14s %12s\n" target "req/s" "p50 µs" "p99 �
 declare -A M H
 for entry in "${targets[@]}"; do
   IFS=: read -r name port pid <<<"$entry"
-  M[$name]=$(median ${RPS[$name]}); H[$name]=$( [[ $pid == 0 ]] && echo - || median ${HS[$name]})
-  rss=$( [[ $pid == 0 ]] && echo - || median ${RSS[$name]})
-  cpu=$( [[ $pid == 0 ]] && echo - || median ${CPU[$name]})
-  printf "%-22s %12s %10.0f %10.0f %10s %14s %12s\n" "$name" "${M[$name]}" "$(median ${P50[$name]})" "$(median ${P99[$name]})" "$rss" "${H[$name]}" "$cpu"
+  M[$name]=$(median_of ${RPS[$name]}); H[$name]=$( [[ $pid == 0 ]] && echo - || median_of ${HS[$name]})
+  rss=$( [[ $pid == 0 ]] && echo - || median_of ${RSS[$name]})
+  cpu=$( [[ $pid == 0 ]] && echo - || median_of ${CPU[$name]})
+  printf "%-22s %12s %10.0f %10.0f %10s %14s %12s\n" "$name" "${M[$name]}" "$(median_of ${P50[$name]})" "$(median_of ${P99[$name]})" "$rss" "${H[$name]}" "$cpu"
 done
 echo
 echo "per round, keep-alive req/s (CPU µs/req):"
 for entry in "${targets[@]}"; do
   IFS=: read -r name port pid <<<"$entry"
-  printf "  %-20s %s\n" "$name" "$(paste -d' ' <(tr ' ' '\n' <<<"${RPS[$name]}" | grep .) <(tr ' ' '\n' <<<"${CPU[$name]}" | grep .) | awk '{printf "%s%.0f (%s)", (NR>1?"  ":""), $1, $2}')"
+  printf "  %-20s %s\n" "$name" "$(pairs "${RPS[$name]}" "${CPU[$name]}" | awk '{printf "%s%.0f (%s)", (NR>1?"  ":""), $1, $2}')"
 done
-rounds() {  # ratio per round: A's list ÷ B's list
-  paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{printf "%s%.3f", (NR>1?" ":""), $1/$2}'
-}
+rounds() { pairs "$1" "$2" | awk '{printf "%s%.3f", (NR>1?" ":""), $1/$2}'; }  # ratio per round: A's list ÷ B's list
 echo
 echo "nscore ÷ nginx: keep-alive $(ratio "${M[nscore edge]}" "${M[nginx tls]}"), handshakes $(ratio "${H[nscore edge]}" "${H[nginx tls]}"); ÷ haproxy: keep-alive $(ratio "${M[nscore edge]}" "${M[haproxy tls]}"), handshakes $(ratio "${H[nscore edge]}" "${H[haproxy tls]}")"
 echo "per round, keep-alive ÷ nginx: $(rounds "${RPS[nscore edge]}" "${RPS[nginx tls]}"); ÷ haproxy: $(rounds "${RPS[nscore edge]}" "${RPS[haproxy tls]}")"

@@ -122,9 +122,6 @@ haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HA_PID=$!; pids+=($HA_PID); wait_port "$HA"; wait_port "$HAS"
 
 # Every process of a proxy (nginx's workers are children of its master).
-family() { echo "$1" $(pgrep -P "$1" || true); }
-cpu_ticks() { local t=0; for p in $(family "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
-TICKS=$(getconf CLK_TCK)
 
 # target:port:pid; the TLS targets relay to ldaps://.
 PLAIN=(direct:$LDAP:0 nscore:$NS:$NS_PID nginx:$NG:$NG_PID haproxy:$HA:$HA_PID)
@@ -169,7 +166,6 @@ done
 
 # RSS with idle clients: each connects, reads the root DSE once (so the
 # proxy's upstream connection is open), then stays.
-rss_kb() { local t=0; for p in $(family "$1"); do t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status"))); done; echo "$t"; }
 idle_rss() {
   python3 - "$1" "$IDLE_CONNECTIONS" <<'PY' &
 import socket, sys, time

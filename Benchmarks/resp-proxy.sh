@@ -58,9 +58,7 @@ bench() {
   "${PIN_LOAD[@]}" redis-benchmark -h 127.0.0.1 -p "$1" --user bench -a bench-pw -t set,get -n "$REQUESTS" -c "$CLIENTS" -P "$2" -q 2>/dev/null \
     | tr '\r' '\n' | awk '/^SET:/{s=$2} /^GET:/{g=$2} END{printf "%s %s\n", s, g}'
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A RESULT CPU
-TICKS=$(getconf CLK_TCK)
 echo "nscore resp-proxy benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, redis $(redis-server --version | awk '{print $3}' | cut -d= -f2), $(haproxy -v | head -1 | awk '{print $1" "$3}')"
 echo "redis-benchmark --user bench -t set,get -n $REQUESTS -c $CLIENTS -P {1,16} -q, median of $REPEAT runs, targets interleaved${PIN_LOAD:+, redis-server on CPU 0, redis-benchmark on CPU 1}"
 for P in 1 16; do
