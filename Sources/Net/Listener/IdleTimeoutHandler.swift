@@ -5,19 +5,18 @@ public import NIOCore
 public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = NIOAny
     public typealias OutboundIn = NIOAny
-    private let timeout: TimeAmount
-    private var watch: IdleWatch?
+    private var watch: IdleWatch
     private var timer: Scheduled<Void>?
     private let onTimeout: (@Sendable (any Channel) -> Void)?
 
     /// - Parameter onTimeout: called (on the channel's loop) before the close, e.g. to log.
     public init(timeout: TimeAmount, onTimeout: (@Sendable (any Channel) -> Void)? = nil) {
-        self.timeout = timeout
+        self.watch = IdleWatch(timeout: timeout, now: .now())
         self.onTimeout = onTimeout
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        watch = IdleWatch(timeout: timeout, now: context.eventLoop.now)
+        watch = IdleWatch(timeout: watch.timeout, now: context.eventLoop.now)
         arm(context: context)
     }
 
@@ -27,12 +26,12 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        watch?.touch()
+        watch.touch()
         context.fireChannelRead(data)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        watch?.touch()
+        watch.touch()
         context.write(data, promise: promise)
     }
 
@@ -43,9 +42,8 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     private func arm(context: ChannelHandlerContext) {
-        guard let period = watch?.period else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: period) {
+        timer = context.eventLoop.scheduleTask(in: watch.period) {
             let (handler, context) = loopBound.value
             handler.check(context: context)
         }
@@ -53,7 +51,7 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
 
     private func check(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        if watch?.isIdle(now: context.eventLoop.now) == true {
+        if watch.isIdle(now: context.eventLoop.now) {
             onTimeout?(context.channel)
             context.close(promise: nil)
             return
