@@ -434,7 +434,9 @@ struct ProxyTests {
             print(data.decode())
             """
             let r = try await runCommandOffPool("/usr/bin/python3", ["-c", script])
-            #expect(r.output.hasPrefix("EOF after 0."), "closed once answered: \(r.output)")
+            // Closed once answered, not after the head timeout (30 s); the bound leaves room for a loaded machine.
+            let eofAfter = r.output.hasPrefix("EOF after ") ? Double(r.output.dropFirst(10).prefix { $0 != " " }) : nil
+            #expect((eofAfter ?? 99) < 3, "closed once answered: \(r.output)")
             let order = ["GET /h1", "404 Not Found", "GET /h2"].map { r.output.range(of: $0)?.lowerBound }
             #expect(order.allSatisfy { $0 != nil } && zip(order, order.dropFirst()).allSatisfy { $0! < $1! }, "every answer, in order: \(r.output)")
         }
