@@ -5,18 +5,19 @@ public import NIOCore
 public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = NIOAny
     public typealias OutboundIn = NIOAny
-    private var watch: IdleWatch
+    private let timeout: TimeAmount
+    private var watch: IdleWatch?
     private var timer: Scheduled<Void>?
     private let onTimeout: (@Sendable (any Channel) -> Void)?
 
     /// - Parameter onTimeout: called (on the channel's loop) before the close, e.g. to log.
     public init(timeout: TimeAmount, onTimeout: (@Sendable (any Channel) -> Void)? = nil) {
-        self.watch = IdleWatch(timeout: timeout, now: .now())
+        self.timeout = timeout
         self.onTimeout = onTimeout
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        watch = IdleWatch(timeout: watch.timeout, now: context.eventLoop.now)
+        watch = IdleWatch(timeout: timeout, now: context.eventLoop.now)
         arm(context: context)
     }
 
@@ -26,12 +27,12 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        watch.touch()
+        watch?.touch()
         context.fireChannelRead(data)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        watch.touch()
+        watch?.touch()
         context.write(data, promise: promise)
     }
 
@@ -42,8 +43,9 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     private func arm(context: ChannelHandlerContext) {
+        guard let period = watch?.period else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: watch.period) {
+        timer = context.eventLoop.scheduleTask(in: period) {
             let (handler, context) = loopBound.value
             handler.check(context: context)
         }
@@ -51,7 +53,7 @@ public final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
 
     private func check(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        if watch.isIdle(now: context.eventLoop.now) {
+        if watch?.isIdle(now: context.eventLoop.now) == true {
             onTimeout?(context.channel)
             context.close(promise: nil)
             return
