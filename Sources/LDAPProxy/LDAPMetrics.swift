@@ -39,7 +39,7 @@ final class LDAPMetrics: @unchecked Sendable {  // used on its connection's loop
 }
 
 /// Bytes relayed and clients refused for one domain (one per domain listener).
-struct LDAPDomainCounters: RelayObserver {
+final class LDAPDomainCounters: RelayObserver {
     private let toProvider: Counter
     private let toClient: Counter
     private let unavailable: Counter

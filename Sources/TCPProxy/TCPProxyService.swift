@@ -57,7 +57,7 @@ public final class TCPProxyService: Service, Sendable {
 }
 
 /// Byte and failure counters of one proxy.
-struct TCPProxyMetrics: RelayObserver {
+final class TCPProxyMetrics: RelayObserver {
     let toUpstream: Counter
     let toClient: Counter
     let upstreamFailures: Counter

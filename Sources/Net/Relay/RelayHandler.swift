@@ -197,8 +197,10 @@ public enum RelayDirection: Sendable {
 }
 
 /// Receives byte counts (once per read burst) and errors from a relay; used
-/// for metrics. Called on the relay's event loop: keep it cheap.
-public protocol RelayObserver: Sendable {
+/// for metrics. Called on the relay's event loop: keep it cheap. A class: the
+/// relay holds one reference, not a copy of a struct of counters (a retain and
+/// release per counter on every read burst).
+public protocol RelayObserver: AnyObject, Sendable {
     /// `bytes` were read on one side and written to the other.
     func relayed(bytes: Int, direction: RelayDirection)
     /// The relay failed on one side and is closing both.
