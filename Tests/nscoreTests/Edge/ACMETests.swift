@@ -87,7 +87,8 @@ struct ACMETests {
             try await pebble.start()
             let obtained = await waitFor(timeout: .seconds(30)) { h.log.contains("obtained a certificate for down.test") }
             #expect(obtained, "\(h.log)")
-            #expect(try await served(h, "down.test", "subject").contains("CN = down.test"))
+            // Served once the edge has reloaded on the certificate-changed its save published (a moment after the log line).
+            #expect(try await waitFor(timeout: .seconds(10)) { try await served(h, "down.test", "subject").contains("CN = down.test") })
             // The new pebble knew no account: accountDoesNotExist → registered again with the same key.
             #expect(h.log.components(separatedBy: "ACME account registered").count == 3, "\(h.log)")
         } catch { Issue.record("\(error)\n\(h.log)") }
