@@ -121,9 +121,7 @@ CFG
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HA_PID=$!; pids+=($HA_PID); wait_port "$HA"; wait_port "$HAS"
 
-# Every process of a proxy (nginx's workers are children of its master).
-
-# target:port:pid; the TLS targets relay to ldaps://.
+# target:port:pid (CPU and RSS count the pid's family: nginx's workers too); the TLS targets relay to ldaps://.
 PLAIN=(direct:$LDAP:0 nscore:$NS:$NS_PID nginx:$NG:$NG_PID haproxy:$HA:$HA_PID)
 TLS=(nscore-tls:$NSS:$NS_PID nginx-tls:$NGS:$NG_PID haproxy-tls:$HAS:$HA_PID)
 declare -A OPS P50 P99 CPU
