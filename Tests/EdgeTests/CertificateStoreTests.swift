@@ -26,8 +26,8 @@ struct CertificateStoreTests {
     }
 
     @Test("an openssl-made chain (leaf + CA) parses; names come from the SANs")
-    func opensslChain() throws {
-        let ca = try TestCA()
+    func opensslChain() async throws {
+        let ca = try await TestCA()
         let leaf = try String(contentsOfFile: ca.serverCertificate, encoding: .utf8)
         let caPEM = try String(contentsOfFile: ca.caCertificate, encoding: .utf8)
         let cert = try EdgeCertificate(chainPEM: leaf + caPEM, keyPEM: try String(contentsOfFile: ca.serverKey, encoding: .utf8), custom: true)
@@ -37,7 +37,7 @@ struct CertificateStoreTests {
 
     @Test("chain verification: a private CA's chain is untrusted (7) against the system CAs; with allowSelfSigned it verifies when the CA is in the upload, not without it; a self-signed certificate likewise")
     func chainVerification() async throws {
-        let ca = try TestCA()
+        let ca = try await TestCA()
         let leaf = try String(contentsOfFile: ca.serverCertificate, encoding: .utf8)
         let caPEM = try String(contentsOfFile: ca.caCertificate, encoding: .utf8)
         let key = try String(contentsOfFile: ca.serverKey, encoding: .utf8)

@@ -200,17 +200,17 @@ struct ProxyTests {
             #expect(down.output == "67108864")
             // (The edge's peak memory during a large transfer is checked on the nscore edge process, EdgeCommandTests.)
 
-            let smuggle = try rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            let smuggle = try await rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                                           until: { $0.contains("\r\n\r\n") })
             #expect(smuggle.hasPrefix("HTTP/1.1 400"), "\(smuggle)")
-            let huge = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "x", count: 200_000) + "\r\n\r\n",
+            let huge = try await rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "x", count: 200_000) + "\r\n\r\n",
                                        until: { $0.contains("\r\n\r\n") })
             #expect(huge.hasPrefix("HTTP/1.1 4"), "a 200 KB header is refused, not buffered: \(huge.prefix(80))")
-            let injected = try rawExchange(port: port, send: "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", until: { $0.contains("\r\n\r\n") })
+            let injected = try await rawExchange(port: port, send: "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", until: { $0.contains("\r\n\r\n") })
             #expect(injected.hasPrefix("HTTP/1.1 400"), "\(injected)")
             // A bare CR or LF inside a header value would let a header be smuggled to the backend.
             for value in ["b\rX-Injected: c", "b\nX-Injected: c"] {
-                let header = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: a\r\nX-A: \(value)\r\n\r\n", until: { $0.contains("\r\n\r\n") })
+                let header = try await rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: a\r\nX-A: \(value)\r\n\r\n", until: { $0.contains("\r\n\r\n") })
                 #expect(header.hasPrefix("HTTP/1.1 400"), "\(value.debugDescription): \(header)")
             }
         }
@@ -327,17 +327,17 @@ struct ProxyTests {
         try await withEdge([["instance": "app", "url": "http://BACKEND", "host": "app.test"]]) { port, _ in
             let requests = ["/p1", "/p2", "/p3"].map { "GET \($0) HTTP/1.1\r\nHost: app.test\r\n\r\n" }.joined()
                 + "GET /none HTTP/1.1\r\nHost: other.test\r\n\r\n" + "GET /p4 HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
-            let answer = try rawExchange(port: port, send: requests, until: { $0.contains("GET /p4") })
+            let answer = try await rawExchange(port: port, send: requests, until: { $0.contains("GET /p4") })
             let order = ["GET /p1", "GET /p2", "GET /p3", "404 Not Found", "GET /p4"].map { answer.range(of: $0)?.lowerBound }
             #expect(order.allSatisfy { $0 != nil } && zip(order, order.dropFirst()).allSatisfy { $0! < $1! }, "\(answer)")
-            let bad = try rawExchange(port: port, send: "GET /ok HTTP/1.1\r\nHost: app.test\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
+            let bad = try await rawExchange(port: port, send: "GET /ok HTTP/1.1\r\nHost: app.test\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
                                       until: { $0.contains("HTTP/1.1 400") })
             #expect(bad.contains("GET /ok") && bad.contains("HTTP/1.1 400"), "\(bad)")
             // Bodies among pipelined requests (a length, then chunked with a trailer): each request ends where its framing says.
             let bodies = "POST /b1 HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhello"
                 + "POST /b2 HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\nT: v\r\n\r\n"
                 + "GET /b3 HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
-            let answers = try rawExchange(port: port, send: bodies, until: { $0.contains("GET /b3") })
+            let answers = try await rawExchange(port: port, send: bodies, until: { $0.contains("GET /b3") })
             let posts = ["POST /b1", "body-bytes: 5", "POST /b2", "body-bytes: 7", "GET /b3"].map { answers.range(of: $0)?.lowerBound }
             #expect(posts.allSatisfy { $0 != nil } && zip(posts, posts.dropFirst()).allSatisfy { $0! < $1! }, "\(answers)")
             // A chunked upload from a pipe (curl -T -) reaches the backend whole.
@@ -378,13 +378,13 @@ struct ProxyTests {
 
     @Test("an https backend (openssl s_server) by IP: refused when its certificate is not trusted (502), served with skip_cert_verify; ip_allowlist refuses other clients (403)")
     func httpsBackendAndAllowlist() async throws {
-        let ca = try TestCA()
+        let ca = try await TestCA()
         defer { try? FileManager.default.removeItem(atPath: ca.directory) }
         try "hello over tls\n".write(toFile: ca.directory + "/hello.txt", atomically: true, encoding: .utf8)
         let tlsPort = freePort()
         let server = try ExternalProcess("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(tlsPort)", "-cert", ca.serverCertificate, "-key", ca.serverKey, "-WWW", "-quiet"],
                                          logPath: ca.directory + "/s_server.log", workingDirectory: ca.directory)
-        #expect(await waitFor { (try? rawExchange(port: tlsPort, send: "", expect: 0)) != nil })
+        #expect(await waitFor { (try? await rawExchange(port: tlsPort, send: "", expect: 0)) != nil })
         try await withEdge([["instance": "strict", "url": "https://127.0.0.1:\(tlsPort)", "host": "strict.test"],
                             ["instance": "lax", "url": "https://127.0.0.1:\(tlsPort)", "host": "lax.test", "skip_cert_verify": "true"],
                             ["instance": "inside", "url": "http://BACKEND", "host": "inside.test", "ip_allowlist": "127.0.0.0/8"],
@@ -510,18 +510,18 @@ struct ProxyTests {
         }
         try await withEdge(routes) { port, _ in
             let started = ContinuousClock.now
-            let old = try rawExchange(port: port, send: "GET / HTTP/1.0\r\nHost: chunked.test\r\nConnection: keep-alive\r\n\r\n", until: { _ in false })
+            let old = try await rawExchange(port: port, send: "GET / HTTP/1.0\r\nHost: chunked.test\r\nConnection: keep-alive\r\n\r\n", until: { _ in false })
             #expect(old.hasPrefix("HTTP/1.1 200") && old.hasSuffix("\r\n\r\nhello world") && !old.lowercased().contains("transfer-encoding")
                     && !old.lowercased().contains("content-length"), "\(old)")
             #expect(ContinuousClock.now - started < .seconds(1.5), "the edge closed the connection to end the body")
             // Broken chunk framing: from the backend mid-body, the client's connection is cut (not a whole response);
             // from a client, 400 and the close. The edge goes on serving.
             let cutStarted = ContinuousClock.now
-            let cut = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: badchunk.test\r\n\r\n", until: { _ in false })
+            let cut = try await rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: badchunk.test\r\n\r\n", until: { _ in false })
             #expect(cut.hasPrefix("HTTP/1.1 200") && !cut.hasSuffix("0\r\n\r\n") && ContinuousClock.now - cutStarted < .seconds(1.5), "\(cut)")
-            let refused = try rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: chunked.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", until: { _ in false })
+            let refused = try await rawExchange(port: port, send: "POST / HTTP/1.1\r\nHost: chunked.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", until: { _ in false })
             #expect(refused.hasPrefix("HTTP/1.1 400") && refused.contains("bad chunked body"), "\(refused)")
-            let new = try rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: chunked.test\r\n\r\n", until: { $0.hasSuffix("0\r\n\r\n") })
+            let new = try await rawExchange(port: port, send: "GET / HTTP/1.1\r\nHost: chunked.test\r\n\r\n", until: { $0.hasSuffix("0\r\n\r\n") })
             #expect(new.contains("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n") && !new.lowercased().contains("content-length"), "\(new)")
         }
     }

@@ -137,7 +137,7 @@ public final class RedisServer: Sendable {
     /// The `process_id` the server on `port` reports (nil when nothing or something else answers).
     static func serverPID(port: Int) async -> pid_t? {
         try? await blockingPool.runIfActive {
-            let reply = try rawExchange(port: port, send: "INFO server\r\n") { text in
+            let reply = try rawExchangeBlocking(port: port, send: "INFO server\r\n") { text in
                 guard let r = text.firstRange(of: "process_id:") else { return false }
                 return text[r.upperBound...].contains("\r\n")
             }
@@ -157,7 +157,7 @@ public final class RedisServer: Sendable {
     }
 
     /// True when `PING` gets `+PONG` over a fresh connection.
-    public func ping() -> Bool { (try? rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
+    public func ping() async -> Bool { (try? await rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
 
     /// Kills the server with SIGKILL (no goodbye to clients) and waits for it to die.
     public func kill9() async {
@@ -195,13 +195,19 @@ public func withRedisServer<T>(extraArguments: [String] = [], _ body: (RedisServ
 }
 
 /// Connects with a blocking socket, sends `send`, reads until `expect` bytes
-/// or EOF (2 s receive timeout); for tiny protocol checks in tests.
-public func rawExchange(port: Int, send: String, expect: Int) throws -> String {
-    try rawExchange(port: port, send: send) { $0.utf8.count >= expect }
+/// or EOF (2 s receive timeout); for tiny protocol checks in tests. The
+/// socket calls run on ``blockingPool``, never on the cooperative pool.
+public func rawExchange(port: Int, send: String, expect: Int) async throws -> String {
+    try await rawExchange(port: port, send: send) { $0.utf8.count >= expect }
 }
 
 /// Like ``rawExchange(port:send:expect:)``, reading until `done` says the reply is complete.
-public func rawExchange(port: Int, send: String, until done: (String) -> Bool) throws -> String {
+public func rawExchange(port: Int, send: String, until done: @escaping @Sendable (String) -> Bool) async throws -> String {
+    try await blockingPool.runIfActive { try rawExchangeBlocking(port: port, send: send, until: done) }
+}
+
+/// The blocking body of ``rawExchange(port:send:until:)``; call it on ``blockingPool`` only.
+func rawExchangeBlocking(port: Int, send: String, until done: (String) -> Bool) throws -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }

@@ -10,7 +10,7 @@ public let nscoreBinary: String = {
     return bundleDir + "/nscore"
 }()
 
-/// Runs nscore to completion; returns exit status and combined output.
-public func runNscore(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    try runCommand(nscoreBinary, arguments)
+/// Runs nscore to completion (waited for on ``blockingPool``); returns exit status and combined output.
+public func runNscore(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    try await runCommandOffPool(nscoreBinary, arguments)
 }

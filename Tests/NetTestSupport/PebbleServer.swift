@@ -20,7 +20,7 @@ public final class PebbleServer: @unchecked Sendable {
     /// - Parameter validity: lifetime of issued certificates in seconds (pebble's default: 5 years).
     public init(httpPort: Int, nonceReject: Int = 5, validity: Int? = nil) async throws {
         directory = try makeTempDirectory(prefix: "nscore-pebble")
-        ca = try TestCA(name: "pebble-https-ca")
+        ca = try await TestCA(name: "pebble-https-ca")
         self.nonceReject = nonceReject
         let config = """
             {"pebble": {"listenAddress": "127.0.0.1:\(port)", "managementListenAddress": "127.0.0.1:\(managementPort)",

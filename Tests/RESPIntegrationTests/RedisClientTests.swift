@@ -18,17 +18,25 @@ private func endpoint(_ redis: RedisServer, timeout: TimeAmount = .seconds(5)) -
 struct RedisClientTests {
     @Test("an overdue command fails with .timeout, the replies after it keep their order")
     func commandTimeout() async throws {
-        try await withRedisServer(extraArguments: ["--enable-debug-command", "yes"]) { redis in
+        try await withRedisServer { redis in
             let c = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: group)
-            async let slow = c.command(["DEBUG", "SLEEP", "1.5"], timeout: .seconds(5))
-            try await Task.sleep(for: .milliseconds(50))
-            // Queued behind the sleep: its earlier deadline must re-arm the one timer.
+            let observer = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: group)
+            // A pop that the server holds 1.5 s: Redis reads nothing more from c until it ends.
+            async let slow = c.command(["BLPOP", "nothing", "1.5"], timeout: .seconds(5))
+            // Armed on the server before the PING is sent (the child task may start late on a loaded machine).
+            let armed = await waitFor {
+                guard let info = try? await observer.command(["INFO", "clients"]), case .verbatimString(_, let text) = info.value else { return false }
+                return String(buffer: text).contains("blocked_clients:1")
+            }
+            #expect(armed, "the BLPOP never reached the server")
+            await observer.close()
+            // Queued behind the pop: its earlier deadline must re-arm the one timer.
             let started = ContinuousClock.now
             await #expect(throws: RedisClientError.timeout) { try await c.command(["PING"], timeout: .milliseconds(100)) }
-            // Its own 100 ms, not the sleep's end (~1.45 s from here): the margin absorbs a loaded machine.
+            // Its own 100 ms, not the pop's end (up to 1.5 s from here): the margin absorbs a loaded machine.
             #expect(ContinuousClock.now - started < .milliseconds(1000))
             let slowReply = try await slow
-            #expect(slowReply.value == .simpleString(ByteBuffer(string: "OK")))
+            #expect(slowReply.value == .null)
             #expect(c.isActive)
             let echo = try await c.command(["ECHO", "after"])
             #expect(echo.value == .bulkString(ByteBuffer(string: "after")))

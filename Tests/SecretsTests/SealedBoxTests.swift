@@ -70,17 +70,17 @@ struct SealedBoxTests {
     }
 
     /// Runs python3 (Debian's, with python3-nacl) on `script` with `arguments`.
-    private func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try runCommand("/usr/bin/python3", ["-c", script] + arguments)
+    private func python(_ script: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await runCommandOffPool("/usr/bin/python3", ["-c", script] + arguments)
     }
 
     @Test("byte-compatible with PyNaCl's SealedBox: Swift seals, PyNaCl opens, and the reverse")
-    func pyNaCl() throws {
+    func pyNaCl() async throws {
         let keys = try KeyPair.generate()
         let secret = Base64.encode(keys.secretKey)
         // Swift → PyNaCl.
         let box = Base64.encode(try SealedBox.seal(Array("from swift ✓".utf8), to: keys.publicKey))
-        let opened = try python("""
+        let opened = try await python("""
             import sys, base64, nacl.public
             sk = nacl.public.PrivateKey(base64.b64decode(sys.argv[1]))
             sys.stdout.write(nacl.public.SealedBox(sk).decrypt(base64.b64decode(sys.argv[2])).decode())
@@ -88,7 +88,7 @@ struct SealedBoxTests {
         #expect(opened.status == 0, "\(opened.output)")
         #expect(opened.output == "from swift ✓")
         // PyNaCl → Swift, and PyNaCl derives the same public key.
-        let sealed = try python("""
+        let sealed = try await python("""
             import sys, base64, nacl.public
             pk = nacl.public.PrivateKey(base64.b64decode(sys.argv[1])).public_key
             print(base64.b64encode(bytes(pk)).decode())

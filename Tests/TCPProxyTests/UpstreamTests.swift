@@ -52,8 +52,8 @@ struct UpstreamTests {
 
     @Test("TLS upstream: verify on with the right CA relays; a wrong CA fails clearly")
     func tlsUpstream() async throws {
-        let ca = try TestCA()
-        let otherCA = try TestCA(name: "some-other-ca")
+        let ca = try await TestCA()
+        let otherCA = try await TestCA(name: "some-other-ca")
         let tls = try NIOSSLContextFactory.server(certificate: ca.serverCertificate, key: ca.serverKey)
         let echo = try await TestServer(group: group, tls: tls) { [EchoHandler()] }
         defer { Task { await echo.close() } }

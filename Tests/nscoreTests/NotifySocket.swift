@@ -1,7 +1,8 @@
 import Foundation
+import NetTestSupport
 
 /// A unix datagram socket standing in for systemd's notify socket.
-final class NotifySocket {
+final class NotifySocket: Sendable {
     let path: String
     private let fd: Int32
 
@@ -23,8 +24,13 @@ final class NotifySocket {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Collects datagrams until one contains `needle` or `timeout` passes.
-    func waitFor(_ needle: String, timeout: Duration = .seconds(10)) -> [String] {
+    /// Collects datagrams until one contains `needle` or `timeout` passes
+    /// (the blocking receives run on ``blockingPool``).
+    func waitFor(_ needle: String, timeout: Duration = .seconds(10)) async -> [String] {
+        (try? await blockingPool.runIfActive { self.collect(needle, timeout: timeout) }) ?? []
+    }
+
+    private func collect(_ needle: String, timeout: Duration) -> [String] {
         var messages: [String] = []
         let clock = ContinuousClock()
         let end = clock.now + timeout

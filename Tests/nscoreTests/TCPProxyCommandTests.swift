@@ -23,13 +23,13 @@ struct TCPProxyCommandTests {
             ], environment: environment, logPath: dir + "/stdout.log",
                stderrFD: stderrPipe.fileHandleForWriting.fileDescriptor)
 
-            let ready = notify.waitFor("READY=1")
+            let ready = await notify.waitFor("READY=1")
             #expect(ready.contains { $0.contains("READY=1") }, "got \(ready)")
-            #expect(try rawExchange(port: port, send: "PING\r\n", expect: 7) == "+PONG\r\n")
-            #expect(try rawExchange(port: port, send: "SET k v\r\nGET k\r\n", expect: 12) == "+OK\r\n$1\r\nv\r\n")
+            #expect(try await rawExchange(port: port, send: "PING\r\n", expect: 7) == "+PONG\r\n")
+            #expect(try await rawExchange(port: port, send: "SET k v\r\nGET k\r\n", expect: 12) == "+OK\r\n$1\r\nv\r\n")
 
             kill(proxy.pid, SIGTERM)
-            let stopping = notify.waitFor("STOPPING=1")
+            let stopping = await notify.waitFor("STOPPING=1")
             #expect(stopping.contains { $0.contains("STOPPING=1") }, "got \(stopping)")
             let status = await proxy.stop()
             #expect(status == 0)
@@ -44,8 +44,8 @@ struct TCPProxyCommandTests {
     }
 
     @Test("--help explains every option")
-    func help() throws {
-        let (status, output) = try runNscore(["tcp-proxy", "--help"])
+    func help() async throws {
+        let (status, output) = try await runNscore(["tcp-proxy", "--help"])
         #expect(status == 0)
         for option in ["--listen", "--upstream", "--upstream-tls", "--tls-verify", "--ca-file", "--max-connections",
                        "--idle-timeout", "--connect-timeout", "--drain-timeout", "--log-level", "--metrics-address"] {
@@ -54,11 +54,11 @@ struct TCPProxyCommandTests {
     }
 
     @Test("bad arguments fail with a clear message and a usage exit code")
-    func badArguments() throws {
-        let (status, output) = try runNscore(["tcp-proxy", "--listen", "127.0.0.1", "--upstream", "x:1"])
+    func badArguments() async throws {
+        let (status, output) = try await runNscore(["tcp-proxy", "--listen", "127.0.0.1", "--upstream", "x:1"])
         #expect(status == 64)
         #expect(output.contains("has no port"), "\(output)")
-        let (status2, output2) = try runNscore(["tcp-proxy", "--listen", "127.0.0.1:1", "--upstream", "x:1",
+        let (status2, output2) = try await runNscore(["tcp-proxy", "--listen", "127.0.0.1:1", "--upstream", "x:1",
                                                 "--ca-file", "/tmp/ca.pem"])
         #expect(status2 == 64)
         #expect(output2.contains("need --upstream-tls on"), "\(output2)")
@@ -73,13 +73,13 @@ struct TCPProxyCommandTests {
                 "tcp-proxy", "--listen", "127.0.0.1:\(port)", "--upstream", "127.0.0.1:\(redis.port)",
                 "--metrics-address", "127.0.0.1:\(metricsPort)",
             ], logPath: dir + "/proxy.log")
-            let up = await waitFor { (try? rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
+            let up = await waitFor { (try? await rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
             #expect(up)
             // The counter is bumped right after the reply is flushed: poll until it shows.
             var body = ""
             var value = 0
             _ = await waitFor {
-                body = (try? rawExchange(port: metricsPort, send: "GET /metrics HTTP/1.0\r\n\r\n", expect: 1 << 20)) ?? ""
+                body = (try? await rawExchange(port: metricsPort, send: "GET /metrics HTTP/1.0\r\n\r\n", expect: 1 << 20)) ?? ""
                 let toClient = body.split(separator: "\n").first {
                     $0.hasPrefix("nscore_relay_bytes_total{") && $0.contains("direction=\"to_client\"")
                 }
@@ -108,9 +108,9 @@ struct SocketActivationTests {
                 "tcp-proxy", "--listen", "systemd", "--upstream", "127.0.0.1:\(redis.port)",
             ], logPath: dir + "/proxy.log")
             // The socket exists before nscore starts: the first connection starts it.
-            let answered = await waitFor { (try? rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
+            let answered = await waitFor { (try? await rawExchange(port: port, send: "PING\r\n", expect: 7)) == "+PONG\r\n" }
             #expect(answered, "\(proxy.log)")
-            #expect(try rawExchange(port: port, send: "ECHO hi\r\n", expect: 8) == "$2\r\nhi\r\n")
+            #expect(try await rawExchange(port: port, send: "ECHO hi\r\n", expect: 8) == "$2\r\nhi\r\n")
             let status = await proxy.stop()
             #expect(status == 0, "\(proxy.log)")
             #expect(proxy.log.contains("listening"), "\(proxy.log)")
@@ -118,8 +118,8 @@ struct SocketActivationTests {
     }
 
     @Test("--listen systemd without systemd fails clearly")
-    func noSocket() throws {
-        let (status, output) = try runNscore(["tcp-proxy", "--listen", "systemd", "--upstream", "127.0.0.1:1"])
+    func noSocket() async throws {
+        let (status, output) = try await runNscore(["tcp-proxy", "--listen", "systemd", "--upstream", "127.0.0.1:1"])
         #expect(status != 0)
         #expect(output.contains("systemd socket 0 requested but systemd passed 0"), "\(output)")
     }

@@ -159,7 +159,7 @@ extension ACMETests {
     @Test("an ACME server that answers garbage or an oversized directory (openssl s_server -WWW): a clear error in list-certificates, nothing stored, the edge keeps serving")
     func badServer() async throws {
         let h = try await EdgeHarness(start: false)
-        let ca = try TestCA()
+        let ca = try await TestCA()
         let port = freePort()
         try "this is not JSON\n".write(toFile: ca.directory + "/garbage", atomically: true, encoding: .utf8)
         _ = try await runCommandOffPool("/bin/sh", ["-c", "head -c 2097152 /dev/zero | tr '\\0' 'x' > \(ca.directory)/huge"])

@@ -8,8 +8,8 @@ extension LDAPProxySuites {
     struct Check {
         @Test("anonymous and service binds, schema and base DN; a wrong password and a wrong CA fail naming the step; Start TLS and LDAPS with --ca-file")
         func check() async throws {
-            let ca = try TestCA()
-            let otherCA = try TestCA(name: "some-other-ca")
+            let ca = try await TestCA()
+            let otherCA = try await TestCA(name: "some-other-ca")
             let slapd = try await SlapdServer(ca: ca)
             defer { Task { await slapd.stop() } }
             let dir = try makeTempDirectory(prefix: "nscore-ldap-check")

@@ -66,8 +66,8 @@ extension LDAPProxySuites {
 
         @Test("tls=on and tls=starttls with verification against --ca-file; the wrong CA: no connection, a clear log line, unavailable to the client")
         func tls() async throws {
-            let ca = try TestCA()
-            let otherCA = try TestCA(name: "some-other-ca")
+            let ca = try await TestCA()
+            let otherCA = try await TestCA(name: "some-other-ca")
             try await withLDAP(ca: ca) { slapds, h in
                 let slapd = slapds[0]
                 try h.writeConfig([

@@ -75,7 +75,7 @@ final class ModuleHarness: @unchecked Sendable {
               addr: 127.0.0.1:\(registryPort)
             """.write(toFile: root + "/registry.yml", atomically: true, encoding: .utf8)
         processes.append(try ExternalProcess("/usr/bin/docker-registry", ["serve", root + "/registry.yml"], logPath: root + "/registry.log"))
-        let up = await waitFor(timeout: .seconds(10)) { (try? rawExchange(port: self.registryPort, send: "GET /v2/ HTTP/1.0\r\n\r\n", expect: 12)) != nil }
+        let up = await waitFor(timeout: .seconds(10)) { (try? await rawExchange(port: self.registryPort, send: "GET /v2/ HTTP/1.0\r\n\r\n", expect: 12)) != nil }
         guard up else { throw ModuleHarnessError.setup("docker-registry did not start: \(log("registry.log"))") }
     }
 
