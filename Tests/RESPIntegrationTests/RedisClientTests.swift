@@ -14,6 +14,14 @@ private func endpoint(_ redis: RedisServer, timeout: TimeAmount = .seconds(5)) -
                   configuration: .init(commandTimeout: timeout, blockingMargin: .seconds(1)))
 }
 
+/// The server's `blocked_clients` (clients in a blocking command), nil when INFO fails.
+private func blockedClients(_ redis: some RedisCommandSending) async -> Int? {
+    guard let info = try? await redis.send("INFO", "clients"), case .verbatimString(_, let text) = info.value,
+          let line = String(buffer: text).split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("blocked_clients:") })
+    else { return nil }
+    return Int(line.dropFirst("blocked_clients:".count))
+}
+
 @Suite("Redis client: timeouts, reconnect, pool, pub/sub", .timeLimit(.minutes(3)))
 struct RedisClientTests {
     @Test("an overdue command fails with .timeout, the replies after it keep their order")
@@ -24,10 +32,7 @@ struct RedisClientTests {
             // A pop that the server holds 1.5 s: Redis reads nothing more from c until it ends.
             async let slow = c.command(["BLPOP", "nothing", "1.5"], timeout: .seconds(5))
             // Armed on the server before the PING is sent (the child task may start late on a loaded machine).
-            let armed = await waitFor {
-                guard let info = try? await observer.command(["INFO", "clients"]), case .verbatimString(_, let text) = info.value else { return false }
-                return String(buffer: text).contains("blocked_clients:1")
-            }
+            let armed = await waitFor { await blockedClients(observer) == 1 }
             #expect(armed, "the BLPOP never reached the server")
             await observer.close()
             // Queued behind the pop: its earlier deadline must re-arm the one timer.
@@ -67,10 +72,7 @@ struct RedisClientTests {
                 try await client.blocking(["BRPOP", "q", "0"], serverTimeout: .milliseconds(200))
             }
             // The server drops the blocked client once it sees the close.
-            let unblocked = await waitFor(timeout: .seconds(5)) {
-                guard let info = try? await client.send("INFO", "clients"), case .verbatimString(_, let text) = info.value else { return false }
-                return String(buffer: text).contains("blocked_clients:0")
-            }
+            let unblocked = await waitFor(timeout: .seconds(5)) { await blockedClients(client) == 0 }
             #expect(unblocked, "the server still has our BRPOP armed")
             _ = try await client.send("LPUSH", "q", "item")
             let length = try await client.send("LLEN", "q")
