@@ -29,19 +29,21 @@ struct RedisClientTests {
         try await withRedisServer { redis in
             let c = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: group)
             let observer = try await RedisConnection.connect(host: "127.0.0.1", port: redis.port, group: group)
-            // A pop that the server holds 1.5 s: Redis reads nothing more from c until it ends.
-            async let slow = c.command(["BLPOP", "nothing", "1.5"], timeout: .seconds(5))
+            // A pop the server holds until we push: Redis reads nothing more from c until then.
+            async let slow = c.command(["BLPOP", "release", "0"], timeout: .seconds(30))
             // Armed on the server before the PING is sent (the child task may start late on a loaded machine).
             let armed = await waitFor { await blockedClients(observer) == 1 }
             #expect(armed, "the BLPOP never reached the server")
-            await observer.close()
             // Queued behind the pop: its earlier deadline must re-arm the one timer.
             let started = ContinuousClock.now
             await #expect(throws: RedisClientError.timeout) { try await c.command(["PING"], timeout: .milliseconds(100)) }
-            // Its own 100 ms, not the pop's end (up to 1.5 s from here): the margin absorbs a loaded machine.
-            #expect(ContinuousClock.now - started < .milliseconds(1000))
+            // Its own 100 ms, not the pop's 30 s (without the re-arm the timer would wait for those):
+            // the margin absorbs a loaded machine.
+            #expect(ContinuousClock.now - started < .seconds(5))
+            _ = try await observer.command(["LPUSH", "release", "go"])
+            await observer.close()
             let slowReply = try await slow
-            #expect(slowReply.value == .null)
+            #expect(slowReply.value == .array([.bulkString(ByteBuffer(string: "release")), .bulkString(ByteBuffer(string: "go"))]))
             #expect(c.isActive)
             let echo = try await c.command(["ECHO", "after"])
             #expect(echo.value == .bulkString(ByteBuffer(string: "after")))

@@ -85,8 +85,13 @@ struct ListenerTests {
                         return await listener.drain(deadline: .seconds(20)) == 0 ? 2 : 0
                     }
                     tasks.addTask {
-                        try await Task.sleep(for: .milliseconds(400))
-                        let refused = (try? await CollectingClient.connect(port: port, group: group)) == nil
+                        // Once the drain has begun (not after a fixed sleep: a loaded run may start it late).
+                        // A connect that still lands between the registry's flag and the socket's close is
+                        // refused at accept, so it does not hold the drain.
+                        guard await waitFor(timeout: .seconds(10), { listener.registry.isDraining }) else { return 0 }
+                        let refused = await waitFor(timeout: .seconds(5)) {
+                            (try? await CollectingClient.connect(port: port, group: group)) == nil
+                        }
                         return refused ? 4 : 0
                     }
                     var flags = 0

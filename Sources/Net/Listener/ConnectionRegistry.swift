@@ -60,6 +60,8 @@ public final class ConnectionRegistry: Sendable {
     public var acceptedCount: Int { state.withLock { $0.accepted } }
     /// Connections refused since start (over the limit or while draining).
     public var refusedCount: Int { state.withLock { $0.refused } }
+    /// True once a drain started: new connections are refused from then on.
+    public var isDraining: Bool { state.withLock { $0.draining } }
     /// A snapshot of the open connections.
     public var channels: [any Channel] { state.withLock { Array($0.channels.values) } }
 
