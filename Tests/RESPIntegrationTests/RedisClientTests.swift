@@ -88,14 +88,14 @@ struct RedisClientTests {
             // connection: the one pooled connection stays free meanwhile.
             let single = RedisClient(endpoint: endpoint(redis), group: group, poolSize: 1)
             _ = try await single.send("PING")
-            async let blocked = single.send("BRPOP", "empty", "2")
-            try await Task.sleep(for: .milliseconds(100))  // the BRPOP is on the wire
-            let started = ContinuousClock.now
-            let ping = try await single.send("PING")
-            #expect(ping.value == .simpleString(ByteBuffer(string: "PONG")))
-            // Behind the BRPOP it would take ~1.9 s; the margin absorbs a loaded machine.
-            #expect(ContinuousClock.now - started < .milliseconds(1000), "PING waited behind the BRPOP")
-            #expect(try await blocked.value == .null)
+            async let blocked = single.send("BRPOP", "released", "0")
+            // Armed on the server (seen through the other client) before the PING is sent.
+            #expect(await waitFor { await blockedClients(client) == 1 }, "the BRPOP never reached the server")
+            // Behind the BRPOP it would wait until the push below, which comes after it: so it would time out.
+            let ping = try? await single.send(["PING"], timeout: .seconds(3))
+            #expect(ping?.value == .simpleString(ByteBuffer(string: "PONG")), "PING waited behind the BRPOP")
+            _ = try await client.send("LPUSH", "released", "x")
+            #expect(try await blocked.value == .array([.bulkString(ByteBuffer(string: "released")), .bulkString(ByteBuffer(string: "x"))]))
             await single.close()
             await client.close()
         }
