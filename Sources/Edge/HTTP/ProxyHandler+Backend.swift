@@ -8,12 +8,11 @@ import NIOSSL
 /// body passed on as it came), backpressure both ways, a backend that
 /// closes, and the switch to a tunnel after a 101.
 extension ProxyHandler {
-    func connect(_ route: Route, _ context: ChannelHandlerContext, fresh: Bool = false, now: NIODeadline = .now()) {
+    func connect(_ entry: RouteEntry, _ context: ChannelHandlerContext, fresh: Bool = false, now: NIODeadline = .now()) {
         let loop = context.eventLoop
-        let backend = route.backend
         let pool = self.pool ?? BackendPool.of(loop)
         self.pool = pool
-        let key = BackendPool.Key(host: backend.host, port: backend.port, tls: backend.tls, skipVerify: route.skipCertVerify)
+        let key = entry.backendKey
         backendKey = key
         resetResponse()
         if !fresh, let pooled = idleList(key, pool).take(now: now), let channel = pooled.channel {
@@ -26,7 +25,8 @@ extension ProxyHandler {
         reused = false
         let handler = BackendHandler(proxy: self, pool: pool)
         backendHandler = handler
-        let skipVerify = route.skipCertVerify
+        let backend = entry.route.backend
+        let skipVerify = entry.route.skipCertVerify
         setClientReading(false, context)
         ClientBootstrap(group: loop)
             .connectTimeout(settings.connectTimeout)
@@ -235,10 +235,10 @@ extension ProxyHandler {
         // A body delimited by the close: complete.
         if responseBody?.endsWithConnection == true { return responseEnded(context) }
         // A pooled connection the backend had closed: send the (bodiless) request again on a new one.
-        if reused, !responseStarted, let bytes = retryBytes, requestBody.isDone, let route = currentRoute {
+        if reused, !responseStarted, let bytes = retryBytes, requestBody.isDone, let entry = currentRoute {
             settings.logger.debug("pooled backend connection was closed; retrying on a new one")
             state = .connecting(bytes)
-            connect(route, context, fresh: true)
+            connect(entry, context, fresh: true)
             return
         }
         state = .discarding

@@ -51,7 +51,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     /// The request head as sent, while it can be sent again on a fresh connection
     /// (a pooled connection the backend closed before answering; requests without a body only).
     var retryBytes: ByteBuffer?
-    var currentRoute: Route?
+    var currentRoute: RouteEntry?
     /// The current backend connection's handler (reading toggles, the pool).
     var backendHandler: BackendHandler?
     /// This loop's backend pool, and the idle list of the last backend used (found again without hashing its key).
@@ -217,13 +217,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         }
         let table = settings.routes.withLockedValue { $0 }
         guard let index = table.matchIndex(host: host, path: target) else { return respond(404, "No route for this host and path.") }
-        let route = table.routes[index]
-        access.route = route.instance
-        access.metrics = table.metrics[index]
-        if !route.ipAllowlist.isEmpty, !isAllowed(by: route.ipAllowlist, client) {
+        let entry = table.entries[index]
+        access.route = entry.route.instance
+        access.metrics = entry.metrics
+        if !entry.route.ipAllowlist.isEmpty, !isAllowed(by: entry.route.ipAllowlist, client) {
             return respond(403, "Your address may not use this route.")
         }
-        if route.http2https, !settings.tls {
+        if entry.route.http2https, !settings.tls {
             let location = "https://\(RouteTable.hostWithoutPort(host))\(target)"
             return respond(308, "Moved to <a href=\"\(location)\">HTTPS</a>.", extra: [("location", location)])
         }
@@ -234,13 +234,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         let forwardedFor = head.has("x-forwarded-for") ? head.values("x-forwarded-for").map { $0 + ", " }.joined() + client : client
         // Reused per connection: the last request's copy was written and let go of.
         requestHeadBuffer.clear()
-        HeadWriter.request(head, target: route.backendPath(for: target), rules: rules, forwardedFor: forwardedFor, proto: settings.tls ? "https" : "http",
+        HeadWriter.request(head, target: entry.route.backendPath(for: target), rules: rules, forwardedFor: forwardedFor, proto: settings.tls ? "https" : "http",
                            host: host, extra: upgradeRequested ? "connection: upgrade\r\n" : nil, into: &requestHeadBuffer)
         let bytes = requestHeadBuffer
         state = .connecting(bytes)
         retryBytes = requestBody.isDone ? bytes : nil
-        currentRoute = route
-        connect(route, context, fresh: upgradeRequested, now: now)
+        currentRoute = entry
+        connect(entry, context, fresh: upgradeRequested, now: now)
     }
 
     /// Whether the client's address is in one of `ranges` (the address parsed once per connection).

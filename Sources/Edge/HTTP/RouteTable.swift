@@ -1,9 +1,8 @@
 /// The routes in matching order: higher priority first, then longer path, then instance name.
 public struct RouteTable: Sendable {
     public let routes: [Route]
-    /// Made with the table, one per route in `routes`' order (routes of one instance share theirs),
-    /// so a request finds its route's by index.
-    let metrics: [RouteMetrics]
+    /// Made with the table, one per route in `routes`' order, so a request finds its route's by index.
+    let entries: [RouteEntry]
 
     public init(_ routes: [Route]) {
         self.routes = routes.sorted { a, b in
@@ -12,12 +11,12 @@ public struct RouteTable: Sendable {
             if la != lb { return la > lb }
             return a.instance < b.instance
         }
+        // Routes of one instance share their metrics.
         var byInstance: [String: RouteMetrics] = [:]
-        metrics = self.routes.map { route in
-            if let shared = byInstance[route.instance] { return shared }
-            let made = RouteMetrics(route: route.instance)
-            byInstance[route.instance] = made
-            return made
+        entries = self.routes.map { route in
+            let metrics = byInstance[route.instance] ?? RouteMetrics(route: route.instance)
+            byInstance[route.instance] = metrics
+            return RouteEntry(route: route, metrics: metrics)
         }
     }
 
@@ -27,7 +26,7 @@ public struct RouteTable: Sendable {
         matchIndex(host: host, path: path).map { routes[$0] }
     }
 
-    /// The index in `routes` (and `metrics`) of the route for a request; nil: 404.
+    /// The index in `routes` (and `entries`) of the route for a request; nil: 404.
     func matchIndex(host: String, path: String) -> Int? {
         let bare = Self.hostWithoutPort(host)
         let lower = bare.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? bare.lowercased() : String(bare)
@@ -41,5 +40,21 @@ public struct RouteTable: Sendable {
         if bytes.first == UInt8(ascii: "["), let close = bytes.firstIndex(of: UInt8(ascii: "]")) { return host[bytes.index(after: bytes.startIndex)..<close] }
         if let colon = bytes.lastIndex(of: UInt8(ascii: ":")), bytes.firstIndex(of: UInt8(ascii: ":")) == colon { return host[..<colon] }
         return host[...]
+    }
+}
+
+/// A route with what a request needs from it besides its fields, made once per table: a request
+/// holds one reference, not a copy of the route's strings and lists.
+final class RouteEntry: Sendable {
+    let route: Route
+    let metrics: RouteMetrics
+    /// The route's backend as the per-loop pools know it.
+    let backendKey: BackendPool.Key
+
+    init(route: Route, metrics: RouteMetrics) {
+        self.route = route
+        self.metrics = metrics
+        backendKey = BackendPool.Key(host: route.backend.host, port: route.backend.port, tls: route.backend.tls,
+                                     skipVerify: route.skipCertVerify)
     }
 }
