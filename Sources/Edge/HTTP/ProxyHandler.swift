@@ -216,8 +216,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             return respond(200, body: ByteBuffer(string: answer), contentType: "text/plain")
         }
         let table = settings.routes.withLockedValue { $0 }
-        guard let index = table.matchIndex(host: host, path: target) else { return respond(404, "No route for this host and path.") }
-        let entry = table.entries[index]
+        guard let entry = table.matchEntry(host: host, path: target) else { return respond(404, "No route for this host and path.") }
         access.route = entry.route.instance
         access.metrics = entry.metrics
         if !entry.route.ipAllowlist.isEmpty, !isAllowed(by: entry.route.ipAllowlist, client) {

@@ -1,11 +1,12 @@
 /// The routes in matching order: higher priority first, then longer path, then instance name.
 public struct RouteTable: Sendable {
-    public let routes: [Route]
-    /// Made with the table, one per route in `routes`' order, so a request finds its route's by index.
+    /// The routes in matching order, each with its metrics and pool key.
     let entries: [RouteEntry]
+    /// The routes in matching order (made on each call: for reloads and tests, not per request).
+    public var routes: [Route] { entries.map(\.route) }
 
     public init(_ routes: [Route]) {
-        self.routes = routes.sorted { a, b in
+        let sorted = routes.sorted { a, b in
             if a.priority != b.priority { return a.priority > b.priority }
             let la = a.path?.count ?? 0, lb = b.path?.count ?? 0
             if la != lb { return la > lb }
@@ -13,7 +14,7 @@ public struct RouteTable: Sendable {
         }
         // Routes of one instance share their metrics.
         var byInstance: [String: RouteMetrics] = [:]
-        entries = self.routes.map { route in
+        entries = sorted.map { route in
             let metrics = byInstance[route.instance] ?? RouteMetrics(route: route.instance)
             byInstance[route.instance] = metrics
             return RouteEntry(route: route, metrics: metrics)
@@ -23,16 +24,16 @@ public struct RouteTable: Sendable {
     /// The route for a request (`host` as sent, with or without `:port`); nil: 404.
     /// (On the UTF-8 bytes: no grapheme breaking, no copy when the host is already lower case.)
     public func match(host: String, path: String) -> Route? {
-        matchIndex(host: host, path: path).map { routes[$0] }
+        matchEntry(host: host, path: path)?.route
     }
 
-    /// The index in `routes` (and `entries`) of the route for a request; nil: 404.
-    func matchIndex(host: String, path: String) -> Int? {
+    /// The entry of the route for a request; nil: 404.
+    func matchEntry(host: String, path: String) -> RouteEntry? {
         let bare = Self.hostWithoutPort(host)
         let lower = bare.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? bare.lowercased() : String(bare)
         let query = path.utf8.firstIndex(of: UInt8(ascii: "?"))
         let pathOnly = query.map { String(path[..<$0]) } ?? path
-        return routes.firstIndex { $0.matches(host: lower, path: pathOnly) }
+        return entries.first { $0.route.matches(host: lower, path: pathOnly) }
     }
 
     static func hostWithoutPort(_ host: String) -> Substring {
