@@ -36,7 +36,11 @@ BACKEND=$(free_port); NG=$(free_port); HA=$(free_port); REDIS=$(free_port); EH=$
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
   -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
 cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
-printf 'hello from the backend, a small static body of about one hundred bytes for the benchmark....\n' >"$WORK/index.html"
+# The body in a directory nginx's workers can read (they drop root; mktemp's directory is 0700, and
+# with it the backend answered every request with a 403 page).
+mkdir -p "$WORK/www" && chmod 711 "$WORK" && chmod 755 "$WORK/www"
+printf 'hello from the backend, a small static body of about one hundred bytes for the benchmark....\n' >"$WORK/www/index.html"
+chmod 644 "$WORK/www/index.html"
 
 cat >"$WORK/nginx.conf" <<CFG
 worker_processes auto;
@@ -47,7 +51,7 @@ events { worker_connections 8000; }
 http {
   access_log off;
   upstream backend { server 127.0.0.1:$BACKEND; keepalive 64; }
-  server { listen 127.0.0.1:$BACKEND; root $WORK; }
+  server { listen 127.0.0.1:$BACKEND; root $WORK/www; }
   server {
     listen 127.0.0.1:$NG ssl;
     ssl_certificate $WORK/cert.pem;
@@ -92,6 +96,10 @@ jq_string() { python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).re
 printf '{"certificate": %s, "key": %s}' "$(jq_string "$WORK/cert.pem")" "$(jq_string "$WORK/key.pem")" \
   | REDIS_ADDRESS=127.0.0.1:$REDIS REDIS_PASSWORD=edge-pw MODULE_ID=edge1 "$NSCORE" edge upload-certificate --allow-self-signed --state-dir "$WORK/edge-state" >/dev/null
 for _ in $(seq 50); do curl -s --cacert "$WORK/cert.pem" --resolve "bench.test:$ES:127.0.0.1" "https://bench.test:$ES/" >/dev/null && break; sleep 0.1; done
+# Every target must answer with the backend's body (not an error page) before anything is measured.
+for url in "http://127.0.0.1:$BACKEND/" "https://127.0.0.1:$ES/" "https://127.0.0.1:$NG/" "https://127.0.0.1:$HA/"; do
+  curl -sk -H "Host: bench.test" "$url" | grep -q "hello from the backend" || { echo "$url does not serve the backend's body" >&2; exit 1; }
+done
 
 rss_mb() { awk -v k="$(rss_kb "$1")" 'BEGIN{printf "%.1f", k/1024}'; }
 keepalive() {  # URL PID → "req/s p50 p99 rss cpu-µs-per-request"
