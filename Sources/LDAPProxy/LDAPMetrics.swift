@@ -10,7 +10,8 @@ final class LDAPMetrics: @unchecked Sendable {  // used on its connection's loop
     private let provider: String
     private let latency: Timer
     private let errors: Counter
-    private var operations: [LDAPOperation: Counter] = [:]
+    /// By the operation's raw value (its APPLICATION tag number, 0–31): an index, not a hash, per message.
+    private var operations = [Counter?](repeating: nil, count: 32)
 
     init(domain: String, provider: String) {
         self.domain = domain
@@ -21,9 +22,10 @@ final class LDAPMetrics: @unchecked Sendable {  // used on its connection's loop
     }
 
     func request(_ op: LDAPOperation) {
-        if let c = operations[op] { c.increment(); return }
+        let index = Int(op.rawValue & 0x1F)
+        if let c = operations[index] { return c.increment() }
         let c = Counter(label: "nscore_ldap_operations_total", dimensions: [("domain", domain), ("operation", op.description)])
-        operations[op] = c
+        operations[index] = c
         c.increment()
     }
 

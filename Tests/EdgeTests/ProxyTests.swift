@@ -121,7 +121,7 @@ struct ProxyTests {
                           idleTimeout: TimeAmount = .seconds(120), tls: Bool = false, listening: (Listener) -> Void = { _ in },
                           _ body: (Int, Backend) async throws -> Void) async throws {
         let backend = try await Backend()
-        let table = NIOLockedValueBox(RouteTable(try routes.map { r in
+        let table = SharedRoutes(RouteTable(try routes.map { r in
             try Route(fields: r.mapValues { $0.replacingOccurrences(of: "BACKEND", with: "127.0.0.1:\(backend.port)") })
         }))
         var settings = ProxySettings(routes: table, tls: tls, logger: Logger(label: "test.edge"))
@@ -349,7 +349,7 @@ struct ProxyTests {
     @Test("graceful drain: an idle keep-alive connection is closed at once; a response under way (a 32 MiB download read at 16 MB/s) completes, then its connection closes")
     func drain() async throws {
         let backend = try await Backend()
-        let table = NIOLockedValueBox(RouteTable([try Route(fields: ["instance": "app", "url": "http://127.0.0.1:\(backend.port)", "path": "/"])]))
+        let table = SharedRoutes(RouteTable([try Route(fields: ["instance": "app", "url": "http://127.0.0.1:\(backend.port)", "path": "/"])]))
         let settings = ProxySettings(routes: table, tls: false, logger: Logger(label: "test.edge"))
         let listener = try await EdgeListeners.startHTTP(.bind(try Endpoint(parsing: "127.0.0.1:0")), settings: settings,
                                                          group: edgeTestLoops, logger: Logger(label: "test.edge"))

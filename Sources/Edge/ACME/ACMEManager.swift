@@ -37,7 +37,7 @@ public final class ACMEManager<Client: RedisCommandSending & Sendable>: Sendable
     private let repository: CertificateRepository<Client>
     private let keys: KeyPair
     private let challenges: ACMEChallenges
-    private let routes: NIOLockedValueBox<RouteTable>
+    private let routes: SharedRoutes
     private let settings: ACMESettings
     private let http: ACMEHTTPClient
     private let logger: Logger
@@ -48,7 +48,7 @@ public final class ACMEManager<Client: RedisCommandSending & Sendable>: Sendable
     private let unsaved = NIOLockedValueBox<[String: EdgeCertificate]>([:])
 
     public init(store: ACMEStore<Client>, repository: CertificateRepository<Client>, keys: KeyPair, challenges: ACMEChallenges,
-                routes: NIOLockedValueBox<RouteTable>, settings: ACMESettings, group: any EventLoopGroup, logger: Logger) throws(ACMEError) {
+                routes: SharedRoutes, settings: ACMESettings, group: any EventLoopGroup, logger: Logger) throws(ACMEError) {
         self.store = store
         self.repository = repository
         self.keys = keys
@@ -83,7 +83,7 @@ public final class ACMEManager<Client: RedisCommandSending & Sendable>: Sendable
 
     /// The names to have certificates for.
     private func wanted() async throws -> [String] {
-        let fromRoutes = routes.withLockedValue { $0.routes.filter(\.letsEncrypt).compactMap(\.host) }
+        let fromRoutes = routes.current.routes.filter(\.letsEncrypt).compactMap(\.host)
         return Set(try await store.requests() + fromRoutes).filter { !$0.contains("*") }.sorted()
     }
 

@@ -1,6 +1,5 @@
 import Logging
 import Net
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -52,6 +51,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     /// (a pooled connection the backend closed before answering; requests without a body only).
     var retryBytes: ByteBuffer?
     var currentRoute: RouteEntry?
+    /// The route table as of the last request (refreshed after a reload, without a lock per request).
+    var routes = RouteSnapshot()
     /// The current backend connection's handler (reading toggles, the pool).
     var backendHandler: BackendHandler?
     /// This loop's backend pool, and the idle list of the last backend used (found again without hashing its key).
@@ -215,7 +216,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             access.route = "acme-challenge"
             return respond(200, body: ByteBuffer(string: answer), contentType: "text/plain")
         }
-        let table = settings.routes.withLockedValue { $0 }
+        let table = routes.table(from: settings.routes)
         guard let entry = table.matchEntry(host: host, path: target) else { return respond(404, "No route for this host and path.") }
         access.route = entry.route.instance
         access.metrics = entry.metrics

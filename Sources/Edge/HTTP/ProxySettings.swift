@@ -1,11 +1,10 @@
 public import Logging
-public import NIOConcurrencyHelpers
 public import NIOCore
 
 /// What a proxy connection needs to know (shared by every connection of a listener).
 public struct ProxySettings: Sendable {
     /// The routes; swapped whole on reload.
-    public let routes: NIOLockedValueBox<RouteTable>
+    public let routes: SharedRoutes
     /// True on the HTTPS listener (X-Forwarded-Proto, http2https).
     public var tls: Bool
     public var connectTimeout: TimeAmount = .seconds(5)
@@ -26,7 +25,7 @@ public struct ProxySettings: Sendable {
     /// HTTP-01 answers, served before any route (the plain HTTP listener only).
     public var challenges: ACMEChallenges?
 
-    public init(routes: NIOLockedValueBox<RouteTable>, tls: Bool, logger: Logger) {
+    public init(routes: SharedRoutes, tls: Bool, logger: Logger) {
         self.routes = routes
         self.tls = tls
         self.logger = logger

@@ -1,7 +1,6 @@
 import FoundationEssentials
 public import Logging
 public import Net
-import NIOConcurrencyHelpers
 public import NIOCore
 public import RESP
 import Secrets
@@ -43,7 +42,7 @@ public final class EdgeService: Service, Sendable {
     private let logger: Logger
     private let redis: RedisRoutingClient
     private let keys: KeyPair
-    private let routes = NIOLockedValueBox(RouteTable([]))
+    private let routes = SharedRoutes()
     public let certificates = CertificateStore()
     private let reloads: ReloadQueue
     private let challenges = ACMEChallenges()
@@ -103,7 +102,7 @@ public final class EdgeService: Service, Sendable {
         // Uploaded certificates first: they win a name over obtained ones.
         let ordered = stored.filter { $0.certificate.custom } + stored.filter { !$0.certificate.custom }
         try certificates.replace(with: ordered.map(\.certificate), default: fallback)
-        routes.withLockedValue { $0 = RouteTable(loaded) }
+        routes.replace(with: RouteTable(loaded))
         logger.info("serving \(loaded.count) route(s), \(stored.count) certificate(s)")
     }
 

@@ -51,11 +51,14 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
     private var failed = false
     private var lastProgress = NIODeadline.uptimeNanoseconds(0)
     private var stallTimer: Scheduled<Void>?
+    /// Whether binds are logged (debug), decided once per connection rather than asked of the log handler per bind.
+    private let logsBinds: Bool
 
     init(side: Side, stats: LDAPConnectionStats, settings: LDAPFramerSettings) {
         self.side = side
         self.stats = stats
         self.settings = settings
+        logsBinds = side == .client && settings.logger.logLevel <= .debug
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -115,7 +118,7 @@ final class LDAPFramer: ChannelInboundHandler, @unchecked Sendable {  // its cha
         case .client:
             stats.metrics.request(frame.operation)
             switch frame.operation {
-            case .bindRequest:
+            case .bindRequest where logsBinds:
                 settings.logger.debug("bind", metadata: ["domain": "\(stats.domain)", "dn": "\(frame.bindDN ?? "?")", "message_id": "\(frame.messageID)"])
             case .abandonRequest:
                 if let id = frame.abandonedID { stats.pending[id] = nil }

@@ -25,6 +25,8 @@ public final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var partner: RelayHandler?
     private var context: ChannelHandlerContext?
+    /// The context's channel, kept (the partner asks whether it is writable at every read).
+    private var channel: (any Channel)?
     private var pendingRead = false
     private var inputClosed = false
     private var outputState = OutputState.open
@@ -52,10 +54,12 @@ public final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.channel = context.channel
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        self.channel = nil
         self.partner = nil
     }
 
@@ -124,7 +128,7 @@ public final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private var partnerWritable: Bool {
-        context?.channel.isWritable ?? false
+        channel?.isWritable ?? false
     }
 
     private func partnerBecameWritable() {
