@@ -119,11 +119,13 @@ struct ProxyTests {
     /// - Parameter tls: the HTTPS listener (self-signed `localhost`, ALPN h2 and http/1.1) instead of plain HTTP.
     private func withEdge(_ routes: [[String: String]], responseTimeout: TimeAmount = .seconds(60), headTimeout: TimeAmount = .seconds(30),
                           idleTimeout: TimeAmount = .seconds(120), tls: Bool = false, listening: (Listener) -> Void = { _ in },
+                          routes shared: (SharedRoutes) -> Void = { _ in },
                           _ body: (Int, Backend) async throws -> Void) async throws {
         let backend = try await Backend()
         let table = SharedRoutes(RouteTable(try routes.map { r in
             try Route(fields: r.mapValues { $0.replacingOccurrences(of: "BACKEND", with: "127.0.0.1:\(backend.port)") })
         }))
+        shared(table)
         var settings = ProxySettings(routes: table, tls: tls, logger: Logger(label: "test.edge"))
         settings.responseTimeout = responseTimeout
         settings.headTimeout = headTimeout
@@ -168,6 +170,25 @@ struct ProxyTests {
             let both = try await runCommandOffPool("/usr/bin/curl", ["-sv", "-H", "Host: app.test", "http://127.0.0.1:\(port)/app/1", "-H", "Host: app.test", "http://127.0.0.1:\(port)/app/2"])
             #expect(both.output.contains("GET /1\n") && both.output.contains("GET /2\n"), "\(both.output)")
             #expect(both.output.contains("Re-using existing connection") || both.output.contains("Reusing existing connection"), "keep-alive")
+        }
+    }
+
+    @Test("a reload of the route table reaches a keep-alive connection at its next request: routed, 404 once the route is gone, routed again once it is back, one connection throughout")
+    func reloadReachesOpenConnections() async throws {
+        var shared: SharedRoutes?
+        try await withEdge([["instance": "app", "url": "http://BACKEND", "host": "app.test"]], routes: { shared = $0 }) { port, backend in
+            let routes = try #require(shared)
+            let client = try await CollectingClient.connect(port: port, group: edgeTestLoops, keepingText: true)
+            try await client.send("GET /one HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(await waitFor { client.text.contains("GET /one") }, "\(client.text)")
+            routes.replace(with: RouteTable([]))
+            try await client.send("GET /two HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(await waitFor { client.text.contains("404 Not Found") }, "\(client.text)")
+            routes.replace(with: RouteTable([try Route(fields: ["instance": "again", "url": "http://127.0.0.1:\(backend.port)", "host": "app.test"])]))
+            try await client.send("GET /three HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(await waitFor { client.text.contains("GET /three") }, "\(client.text)")
+            #expect(!client.isClosed && !client.text.contains("GET /two"))
+            await client.close()
         }
     }
 

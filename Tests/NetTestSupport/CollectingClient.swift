@@ -2,14 +2,16 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A plain loopback client that counts what it receives and notes when the
-/// peer closes; for tests that keep connections open across steps.
+/// A plain loopback client that counts what it receives (and, when asked,
+/// keeps it as text) and notes when the peer closes; for tests that keep
+/// connections open across steps.
 public final class CollectingClient: Sendable {
     public let channel: any Channel
     private let collector: Collector
 
-    public static func connect(port: Int, group: any EventLoopGroup) async throws -> CollectingClient {
-        let collector = Collector()
+    /// - Parameter keepingText: keep what is received (for ``text``); off, only bytes are counted.
+    public static func connect(port: Int, group: any EventLoopGroup, keepingText: Bool = false) async throws -> CollectingClient {
+        let collector = Collector(keepsText: keepingText)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -27,6 +29,8 @@ public final class CollectingClient: Sendable {
 
     /// Bytes received so far.
     public var received: Int { collector.count.load(ordering: .relaxed) }
+    /// What was received so far, as UTF-8 (empty unless connected with `keepingText`).
+    public var text: String { collector.text.withLock { String(decoding: $0, as: UTF8.self) } }
     /// True once the connection is closed (by either side).
     public var isClosed: Bool { !channel.isActive }
 
@@ -46,6 +50,9 @@ public final class CollectingClient: Sendable {
 
 final class Collector: Sendable {
     let count = Atomic<Int>(0)
+    let keepsText: Bool
+    let text = Mutex<[UInt8]>([])
+    init(keepsText: Bool) { self.keepsText = keepsText }
 }
 
 final class CollectingHandler: ChannelInboundHandler, Sendable {
@@ -53,7 +60,9 @@ final class CollectingHandler: ChannelInboundHandler, Sendable {
     let collector: Collector
     init(collector: Collector) { self.collector = collector }
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        collector.count.add(unwrapInboundIn(data).readableBytes, ordering: .relaxed)
+        let bytes = unwrapInboundIn(data)
+        collector.count.add(bytes.readableBytes, ordering: .relaxed)
+        if collector.keepsText { collector.text.withLock { $0 += bytes.readableBytesView } }
     }
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
