@@ -123,7 +123,7 @@ handshakes() {  # PORT → new connections per second
   openssl s_time -connect "127.0.0.1:$1" -new -time "$DURATION" 2>/dev/null | awk '/real seconds/{printf "%.0f\n", $1/$4}' | tail -1
 }
 echo "nscore edge benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(nginx -v 2>&1 | awk -F/ '{print "nginx "$2}'), $(haproxy -v | head -1 | awk '{print $1" "$3}'), $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}')"
-echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency (keep-alive); openssl s_time -new -time $DURATION (new TLS connection per request); medians of $REPEAT rounds, targets in turn"
+echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency (keep-alive); openssl s_time -new -time $DURATION (new TLS connection per request); medians of $REPEAT rounds, targets in turn, each round starting one later"
 # wrk's latencies ("529.00us", "1.57ms", "1.02s") in µs.
 micros() { awk -v t="$1" 'BEGIN{ v=t+0; if (t ~ /us$/) print v; else if (t ~ /ms$/) print v*1000; else if (t ~ /s$/) print v*1000000; else print v }'; }
 # The median of a space-separated list (common.sh's median reads lines) and each round's pairs of two lists.
@@ -132,8 +132,10 @@ pairs() { paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | gr
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.3f", a/b; else print "-" }'; }
 targets=("backend direct (http):$BACKEND:0" "nscore edge:$ES:$ES_PID" "nginx tls:$NG:$NG_PID" "haproxy tls:$HA:$HA_PID")
 declare -A RPS P50 P99 RSS HS CPU
-for _ in $(seq "$REPEAT"); do
-  for entry in "${targets[@]}"; do
+for ((round = 0; round < REPEAT; round++)); do
+  # Each round starts one target later: no target always runs right after the same one.
+  for ((i = 0; i < ${#targets[@]}; i++)); do
+    entry=${targets[(i + round) % ${#targets[@]}]}
     IFS=: read -r name port pid <<<"$entry"
     scheme=https; [[ $pid == 0 ]] && scheme=http
     read -r rps p50 p99 rss cpu <<<"$(keepalive "$scheme://127.0.0.1:$port/" "$pid")"

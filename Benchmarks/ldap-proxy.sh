@@ -126,12 +126,15 @@ PLAIN=(direct:$LDAP:0 nscore:$NS:$NS_PID nginx:$NG:$NG_PID haproxy:$HA:$HA_PID)
 TLS=(nscore-tls:$NSS:$NS_PID nginx-tls:$NGS:$NG_PID haproxy-tls:$HAS:$HA_PID)
 declare -A OPS P50 P99 CPU
 echo "nscore ldapproxy benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(slapd -VV 2>&1 | grep -o 'slapd [0-9.]*' | head -1), $(nginx -v 2>&1 | awk -F/ '{print "nginx "$2}'), $(haproxy -v | head -1 | awk '{print $1" "$3}')"
-echo "LDAPLoad PORT {search,bind} {8,64} {$SEARCH_DEPTH,1} $DURATION, median of $REPEAT runs, targets interleaved${PIN_LOAD:+, slapd on CPU 0, LDAPLoad on CPU 1}"
+echo "LDAPLoad PORT {search,bind} {8,64} {$SEARCH_DEPTH,1} $DURATION, median of $REPEAT runs, targets interleaved (each round starting one later)${PIN_LOAD:+, slapd on CPU 0, LDAPLoad on CPU 1}"
 for op in search bind; do
   depth=$SEARCH_DEPTH; [[ $op == bind ]] && depth=1
   for C in 8 64; do
-    for _ in $(seq "$REPEAT"); do
-      for entry in "${PLAIN[@]}" "${TLS[@]}"; do
+    ALL=("${PLAIN[@]}" "${TLS[@]}")
+    for ((round = 0; round < REPEAT; round++)); do
+      # Each round starts one target later: no target always runs right after the same one.
+      for ((i = 0; i < ${#ALL[@]}; i++)); do
+        entry=${ALL[(i + round) % ${#ALL[@]}]}
         IFS=: read -r name port pid <<<"$entry"
         before=0; [[ $pid != 0 ]] && before=$(cpu_ticks "$pid")
         line=$("${PIN_LOAD[@]}" "$LOAD" "$port" "$op" "$C" "$depth" "$DURATION")
