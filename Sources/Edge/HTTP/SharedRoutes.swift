@@ -33,16 +33,17 @@ public final class SharedRoutes: Sendable {
 
 /// One connection's copy of the shared table, refreshed when a reload happened since it was taken.
 struct RouteSnapshot {
-    private var table: RouteTable?
+    private var table = RouteTable([])
+    /// Never a shared generation (they start at 0): the first request takes the table.
     private var generation = -1
 
     /// The current table: the one held unless the shared one was replaced since.
     mutating func table(from shared: SharedRoutes) -> RouteTable {
         let now = shared.generation
-        if now != generation || table == nil {
+        if now != generation {
             table = shared.current
             generation = now
         }
-        return table!
+        return table
     }
 }
