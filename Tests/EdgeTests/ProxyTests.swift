@@ -215,8 +215,10 @@ struct ProxyTests {
             let dir = try makeTempDirectory(prefix: "nscore-edge")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             _ = try await runCommandOffPool("/bin/sh", ["-c", "head -c 67108864 /dev/zero > \(dir)/up"])
-            let up = try await curl(["--data-binary", "@\(dir)/up", "-H", "Host: any.test", "http://127.0.0.1:\(port)/upload"])
-            #expect(up.output.contains("body-bytes: 67108864"), "\(up.output.suffix(200))")
+            // How much curl sent and when the answer began: a stall shows where it was (curl's own message says only "0 bytes received").
+            let up = try await curl(["-w", "\ncurl sent %{size_upload} bytes; answer began after %{time_starttransfer} s, total %{time_total} s",
+                                     "--data-binary", "@\(dir)/up", "-H", "Host: any.test", "http://127.0.0.1:\(port)/upload"])
+            #expect(up.output.contains("body-bytes: 67108864"), "\(up.output.suffix(300))")
             let down = try await curl(["-o", "/dev/null", "-w", "%{size_download}", "-H", "Host: any.test", "http://127.0.0.1:\(port)/big?n=67108864"])
             #expect(down.output == "67108864")
             // (The edge's peak memory during a large transfer is checked on the nscore edge process, EdgeCommandTests.)
