@@ -80,7 +80,11 @@ struct ListenerTests {
                         return whole ? 1 : 0
                     }
                     tasks.addTask {
-                        try await Task.sleep(for: .milliseconds(200))
+                        // Drain once the proxy has accepted the connection and relays (the source has written):
+                        // a fixed sleep let a loaded run drain while the connection still sat in the kernel's
+                        // accept queue, and closing the listening socket resets those (ECONNRESET).
+                        let relaying = await waitFor(timeout: .seconds(10)) { progress.bytesWritten > 0 }
+                        #expect(relaying, "the source never wrote: the proxy did not connect upstream")
                         #expect(progress.bytesWritten < pattern.length, "transfer must still be in flight")
                         return await listener.drain(deadline: .seconds(20)) == 0 ? 2 : 0
                     }
