@@ -120,6 +120,7 @@ extension Agent {
         await withTaskGroup(of: Void.self) { group in
             for work in running where work.claimResult() {
                 group.addTask { [core] in
+                    await work.stopPublishing(within: .milliseconds(300))
                     let result = TaskResult(
                         taskID: work.id, action: work.action, status: .aborted, progress: work.progress, output: ByteBuffer(),
                         error: ByteBuffer(string: "Task aborted: agent \(core.agentID) was stopped (SIGTERM)\n"),

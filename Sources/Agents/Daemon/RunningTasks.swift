@@ -48,6 +48,25 @@ final class RunningWork: Sendable {
         set { state.withLock { $0.progress = newValue } }
     }
 
+    /// The task's progress and heartbeat writes (set by its runner; nil for event handlers).
+    private let publisher = Mutex<TaskPublisher?>(nil)
+
+    /// Registers the publisher of the task's non-final writes, so that a result written on the
+    /// task's behalf (SIGTERM) can stop them first.
+    func publishes(through publisher: TaskPublisher) {
+        self.publisher.withLock { $0 = publisher }
+    }
+
+    /// Stops the task's progress writes and waits, up to `limit`, for the batch in flight: a result
+    /// written on the task's behalf must be the last message on its progress channel (a heartbeat's
+    /// "running" landed after the SIGTERM path's "aborted" on a loaded machine).
+    func stopPublishing(within limit: Duration) async {
+        guard let publisher = publisher.withLock({ $0 }) else { return }
+        let done = Wakeup()
+        Task { _ = await publisher.finish(); done.fire() }
+        await done.sleep(for: limit)
+    }
+
     /// True for the first caller only: that one writes the result.
     func claimResult() -> Bool {
         state.withLock { s -> Bool in

@@ -17,6 +17,7 @@ struct TaskRunner: Sendable {
     /// Runs the task to its result (written, or handed to the SIGTERM path).
     func run() async {
         let publisher = TaskPublisher(redis: core.redis, agentID: agentID, taskID: task.id, ttl: core.configuration.runningTTL)
+        work.publishes(through: publisher)
         let context = work.context ?? task.envelope.maskingSecrets.serialized
         publisher.enqueue(.setContext(context))
         let steps = core.actions.steps(of: task.action)

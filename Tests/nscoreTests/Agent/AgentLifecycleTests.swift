@@ -74,6 +74,32 @@ struct AgentLifecycleTests {
         }
     }
 
+    @Test("SIGTERM while a task's heartbeat publishes every millisecond: the aborted result is the last message on its progress channel (10 tasks, one agent each)")
+    func terminateLastProgress() async throws {
+        for _ in 0..<10 { try await terminateOnce() }
+    }
+
+    private func terminateOnce() async throws {
+        try await withAgent { h in
+            try h.step("long", "10long", "#!/bin/sh\ntrap 'exit 1' TERM\ntouch \(h.root)/trapping\nwhile true; do sleep 0.1; done\n")
+            try await h.start(["AGENT_POLLING_INTERVAL": "1ms"])
+            let id = try await h.submit("long")
+            let trapping = await waitFor { FileManager.default.fileExists(atPath: h.root + "/trapping") }
+            #expect(trapping, "the step set its trap")
+            try await Task.sleep(for: .milliseconds(100))
+            kill(h.agent!.pid, SIGTERM)
+            _ = await h.agent!.waitForExit(timeout: .seconds(5))
+            let result = try await h.result(id, timeout: .seconds(1))
+            #expect(result.exitCode == 12)
+            // Everything the agent sent is in Redis once it has exited; the MONITOR copy may lag.
+            let aborted = #"{"status":"aborted","progress":0}"#
+            _ = await waitFor(timeout: .seconds(3)) { h.progress(id).contains(aborted) }
+            try await Task.sleep(for: .milliseconds(200))
+            let messages = h.progress(id)
+            #expect(messages.last == aborted, "\(messages.suffix(4))")
+        }
+    }
+
     @Test("start-up recovery: contexts without an exit code get an aborted result (12)")
     func recovery() async throws {
         try await withAgent { h in
