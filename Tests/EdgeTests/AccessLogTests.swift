@@ -66,10 +66,10 @@ struct AccessLogTests {
             let abandoned = await waitFor { log.access.contains { $0.hasPrefix("127.0.0.1 app.test GET /slow 499 0 ") && $0.contains("app (client closed before the response)") } }
             #expect(abandoned, "\(log.access)")
             // One that only ends its side (curl giving up closes with a FIN) may still be reading: it is
-            // answered, here with the 504 of the response timeout, and the line says so.
+            // answered, here with the 504 of the response timeout, and the line says the client had ended its side.
             let gaveUp = try await curl(["--max-time", "1", "-H", "Host: app.test", "http://127.0.0.1:\(port)/slow"])
             #expect(gaveUp.status == 28, "curl timed out: \(gaveUp.output)")
-            let timedOut = await waitFor { log.access.contains { $0.hasPrefix("127.0.0.1 app.test GET /slow 504 ") } }
+            let timedOut = await waitFor { log.access.contains { $0.hasPrefix("127.0.0.1 app.test GET /slow 504 ") && $0.contains("app (client had ended its side)") } }
             #expect(timedOut, "\(log.access)")
 
             // The backend promises 1,000 bytes, sends 10 and closes: the 200 and its 10 bytes, noted as cut.

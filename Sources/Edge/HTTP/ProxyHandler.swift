@@ -210,6 +210,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         let now = NIODeadline.now()
         access = AccessRecord(started: now, client: client.isEmpty ? "-" : client, host: host.isEmpty ? "-" : host,
                               method: head.string(head.first), path: target)
+        access.clientEnded = clientInputClosed
         do { requestBody = BodyReader(try head.requestFraming()) } catch { return refuse(error) }
         guard !host.isEmpty else { return respond(400, "The request has no Host header.") }
         if !settings.tls, let answer = settings.challenges?.answer(path: target) {
@@ -298,7 +299,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             // The client ended its side: the requests it sent are still answered, then the close
             // (once written: a half-closed client may still be reading).
             clientInputClosed = true
-            if !responding { closeWhenWritten(context) }
+            if responding { access.clientEnded = true } else { closeWhenWritten(context) }
         case is ChannelShouldQuiesceEvent:
             // Graceful drain: finish the response under way, then close; close an idle connection now.
             keepAlive = false
