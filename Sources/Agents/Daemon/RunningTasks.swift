@@ -52,9 +52,11 @@ final class RunningWork: Sendable {
     private let publisher = Mutex<TaskPublisher?>(nil)
 
     /// Registers the publisher of the task's non-final writes, so that a result written on the
-    /// task's behalf (SIGTERM) can stop them first.
+    /// task's behalf (SIGTERM) can stop them first. Registered after that result was claimed (a
+    /// SIGTERM before the runner began), it is stopped at once: nothing follows the result.
     func publishes(through publisher: TaskPublisher) {
         self.publisher.withLock { $0 = publisher }
+        if state.withLock({ $0.finalized }) { publisher.stop() }
     }
 
     /// Stops the task's progress writes and waits, up to `limit`, for the batch in flight: a result

@@ -50,15 +50,20 @@ final class TaskPublisher: Sendable {
     /// queued, as commands to send before the final transaction (the
     /// context SET excluded: the transaction writes an unstored context itself).
     func finish() async -> [[String]] {
+        stop()
+        await worker.withLock { $0 }?.value
+        let left = state.withLock { s -> [Write] in defer { s.queue.removeAll() }; return s.queue }
+        return left.compactMap { if case .setContext = $0 { nil } else { command($0) } }
+    }
+
+    /// Stops sending after the batch in flight, without waiting for it; later writes are dropped.
+    func stop() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.finished = true
             defer { s.waiting = nil }
             return s.waiting
         }
         waiter?.resume()
-        await worker.withLock { $0 }?.value
-        let left = state.withLock { s -> [Write] in defer { s.queue.removeAll() }; return s.queue }
-        return left.compactMap { if case .setContext = $0 { nil } else { command($0) } }
     }
 
     private func command(_ write: Write) -> [String] {
