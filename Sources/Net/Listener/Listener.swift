@@ -127,7 +127,9 @@ public final class Listener: Sendable {
 
     /// Graceful drain: stops accepting, tells each connection to finish
     /// (`ChannelShouldQuiesceEvent`), waits for them to close up to
-    /// `deadline`, then closes what remains.
+    /// `deadline`, then closes what remains. Connections the kernel had completed but the
+    /// listener not yet accepted are reset when the listening socket closes (as with nginx); under
+    /// systemd socket activation the socket, and so that queue, outlives the process.
     /// - Returns: how many connections had to be closed at the deadline.
     @discardableResult
     public func drain(deadline: Duration) async -> Int {
