@@ -10,7 +10,8 @@ final class RunningWork: Sendable {
     let action: String
     /// The task's masked context (nil for event handlers).
     let context: String?
-    private let state = Mutex<(group: pid_t?, cancelled: Bool, finalized: Bool, progress: Int)>((nil, false, false, 0))
+    private let state = Mutex<(group: pid_t?, cancelled: Bool, finalized: Bool, progress: Int, publisher: TaskPublisher?)>(
+        (nil, false, false, 0, nil))
 
     init(id: String, action: String, context: String? = nil) {
         self.id = id
@@ -48,22 +49,22 @@ final class RunningWork: Sendable {
         set { state.withLock { $0.progress = newValue } }
     }
 
-    /// The task's progress and heartbeat writes (set by its runner; nil for event handlers).
-    private let publisher = Mutex<TaskPublisher?>(nil)
-
-    /// Registers the publisher of the task's non-final writes, so that a result written on the
-    /// task's behalf (SIGTERM) can stop them first. Registered after that result was claimed (a
-    /// SIGTERM before the runner began), it is stopped at once: nothing follows the result.
+    /// Registers the publisher of the task's non-final writes (progress, heartbeats), so that a
+    /// result written on the task's behalf (SIGTERM) can stop them first. Registered after that
+    /// result was claimed (a SIGTERM before the runner began), it is stopped at once.
     func publishes(through publisher: TaskPublisher) {
-        self.publisher.withLock { $0 = publisher }
-        if state.withLock({ $0.finalized }) { publisher.stop() }
+        let claimed = state.withLock { s -> Bool in
+            s.publisher = publisher
+            return s.finalized
+        }
+        if claimed { publisher.stop() }
     }
 
     /// Stops the task's progress writes and waits, up to `limit`, for the batch in flight: a result
     /// written on the task's behalf must be the last message on its progress channel (a heartbeat's
     /// "running" landed after the SIGTERM path's "aborted" on a loaded machine).
     func stopPublishing(within limit: Duration) async {
-        guard let publisher = publisher.withLock({ $0 }) else { return }
+        guard let publisher = state.withLock({ $0.publisher }) else { return }
         let done = Wakeup()
         Task { _ = await publisher.finish(); done.fire() }
         await done.sleep(for: limit)
