@@ -37,14 +37,13 @@ struct AccessRecord {
     var metrics = RouteMetrics.edgeMade
     var status = 0
     var bytes = 0
-    /// The client had ended its side (a FIN) before this request was answered: it may have gone
-    /// (curl giving up closes so) or only half-closed; the edge answers it all the same.
-    var clientEnded = false
 
     /// Writes the line (`client host method path status bytes duration route`) and counts the request.
     /// Mutating although it changes nothing: called on the handler's stored record in place, not on a
     /// copy of its strings (six retains and releases a request, counted with uprobes).
-    mutating func finish(_ logger: Logger, note: String? = nil, now: NIODeadline = .now()) {
+    /// - Parameter clientEnded: the client had ended its side (a FIN) before the request was
+    ///   answered; it may have gone (curl giving up closes so) or only half-closed, and was answered all the same.
+    mutating func finish(_ logger: Logger, note: String?, clientEnded: Bool, now: NIODeadline) {
         let micros = (now - started).nanoseconds / 1000
         let ended = clientEnded ? "client had ended its side" : nil
         let notes = note.map { n in ended.map { "\(n); \($0)" } ?? n } ?? ended

@@ -175,7 +175,7 @@ extension ProxyHandler {
         let finished = state
         state = .idle
         let now = NIODeadline.now()
-        access.finish(settings.accessLogger, now: now)
+        logAccess(now: now)
         // A backend that could not take more body paused this client: its next request must be read.
         if !clientReading { setClientReading(true, context) }
         if case .forwarding(let backend) = finished {
@@ -205,7 +205,7 @@ extension ProxyHandler {
     func tunnel(_ backend: any Channel, _ context: ChannelHandlerContext) {
         state = .idle
         access.status = 101
-        access.finish(settings.accessLogger)
+        logAccess()
         if backendInbound.readableBytes > 0 { sendToClient(backendInbound, context); backendInbound.release() }
         flushClient(context)
         if inbound.readableBytes > 0 { backend.writeAndFlush(inbound, promise: nil); inbound.release() }
@@ -243,7 +243,7 @@ extension ProxyHandler {
         }
         state = .discarding
         if responseStarted {
-            access.finish(settings.accessLogger, note: "backend closed mid-response")
+            logAccess(note: "backend closed mid-response")
             cutResponse(context)
         } else {
             respond(502, "The application closed the connection without answering.")

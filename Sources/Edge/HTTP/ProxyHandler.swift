@@ -210,7 +210,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         let now = NIODeadline.now()
         access = AccessRecord(started: now, client: client.isEmpty ? "-" : client, host: host.isEmpty ? "-" : host,
                               method: head.string(head.first), path: target)
-        access.clientEnded = clientInputClosed
         do { requestBody = BodyReader(try head.requestFraming()) } catch { return refuse(error) }
         guard !host.isEmpty else { return respond(400, "The request has no Host header.") }
         if !settings.tls, let answer = settings.challenges?.answer(path: target) {
@@ -261,7 +260,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         state = .discarding
         access.status = status
         access.bytes = body.readableBytes
-        access.finish(settings.accessLogger)
+        logAccess()
         var fields = [("content-type", contentType), ("content-length", String(body.readableBytes)), ("cache-control", "no-store")] + extra
         if !keepAlive { fields.append(("connection", "close")) }
         var out = context.channel.allocator.buffer(capacity: 256 + body.readableBytes)
@@ -299,7 +298,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             // The client ended its side: the requests it sent are still answered, then the close
             // (once written: a half-closed client may still be reading).
             clientInputClosed = true
-            if responding { access.clientEnded = true } else { closeWhenWritten(context) }
+            if !responding { closeWhenWritten(context) }
         case is ChannelShouldQuiesceEvent:
             // Graceful drain: finish the response under way, then close; close an idle connection now.
             keepAlive = false
@@ -307,6 +306,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         default:
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    /// The current request's access-log line (and its metrics).
+    func logAccess(note: String? = nil, now: NIODeadline = .now()) {
+        access.finish(settings.accessLogger, note: note, clientEnded: clientInputClosed, now: now)
     }
 
     /// Closes the client connection; on HTTP/1.1 over TLS through ``TLSClose`` (close_notify, then
@@ -329,7 +333,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchec
         guard case .forwarding(let backend) = state else { return }
         state = .idle  // first: the backend's close reports back synchronously (backendClosed)
         if !responseStarted { access.status = 499 }
-        access.finish(settings.accessLogger, note: note)
+        logAccess(note: note)
         backend.close(promise: nil)
     }
 }
