@@ -1,13 +1,15 @@
 import Edge
 import Foundation
 import Logging
+import Net
 import NetTestSupport
 import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
 
-/// Keeps the lines logged through it (message and metadata), for tests that read a log.
+/// Keeps the lines logged through it (message and metadata, as ``ConsoleLogHandler`` writes them after
+/// its prefix), for tests that read a log.
 final class LogLines: Sendable {
     private let lines = Mutex<[String]>([])
 
@@ -33,10 +35,8 @@ final class LogLines: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
-            let all = metadata.merging(extra ?? [:]) { _, new in new }
-            sink.append("\(message)" + all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
+        func log(event: LogEvent) {
+            sink.append(ConsoleLogHandler.body(event.message, metadata, event.metadata))  // as the console writes it
         }
     }
 }

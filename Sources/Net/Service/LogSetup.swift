@@ -37,15 +37,22 @@ public struct ConsoleLogHandler: LogHandler {
             line += Self.timestamp() + " " + event.level.rawValue.uppercased() + " "
         }
         if !label.isEmpty { line += label + ": " }
-        line += event.message.description
-        var all = metadata
-        if let extra = event.metadata { all.merge(extra) { _, new in new } }
-        for (k, v) in all.sorted(by: { $0.key < $1.key }) {
-            line += " \(k)=\(v)"
-        }
+        line += Self.body(event.message, metadata, event.metadata)
         line += "\n"
         let bytes = Array(line.utf8)
         bytes.withUnsafeBytes { StandardError.write($0) }
+    }
+
+    /// A record's text after the prefix: the message, then the handler's and the record's
+    /// metadata (the record's winning) as ` key=value`, sorted by key.
+    public static func body(_ message: Logger.Message, _ metadata: Logger.Metadata, _ extra: Logger.Metadata?) -> String {
+        var line = message.description
+        var all = metadata
+        if let extra { all.merge(extra) { _, new in new } }
+        for (k, v) in all.sorted(by: { $0.key < $1.key }) {
+            line += " \(k)=\(v)"
+        }
+        return line
     }
 
     /// syslog priority for a swift-log level.
