@@ -36,7 +36,9 @@ final class LogLines: Sendable {
             set { metadata[key] = newValue }
         }
         func log(event: LogEvent) {
-            sink.append(ConsoleLogHandler.body(event.message, metadata, event.metadata))  // as the console writes it
+            var line = ""
+            ConsoleLogHandler.appendBody(event.message, metadata, event.metadata, to: &line)  // as the console writes it
+            sink.append(line)
         }
     }
 }

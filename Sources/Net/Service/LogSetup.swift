@@ -37,22 +37,21 @@ public struct ConsoleLogHandler: LogHandler {
             line += Self.timestamp() + " " + event.level.rawValue.uppercased() + " "
         }
         if !label.isEmpty { line += label + ": " }
-        line += Self.body(event.message, metadata, event.metadata)
+        Self.appendBody(event.message, metadata, event.metadata, to: &line)
         line += "\n"
-        let bytes = Array(line.utf8)
-        bytes.withUnsafeBytes { StandardError.write($0) }
+        StandardError.write(line)
     }
 
-    /// A record's text after the prefix: the message, then the handler's and the record's
-    /// metadata (the record's winning) as ` key=value`, sorted by key.
-    public static func body(_ message: Logger.Message, _ metadata: Logger.Metadata, _ extra: Logger.Metadata?) -> String {
-        var line = message.description
+    /// Appends a record's text after the prefix to `line`: the message, then the handler's and
+    /// the record's metadata (the record's winning) as ` key=value`, sorted by key.
+    public static func appendBody(_ message: Logger.Message, _ metadata: Logger.Metadata, _ extra: Logger.Metadata?,
+                                  to line: inout String) {
+        line += message.description
         var all = metadata
         if let extra { all.merge(extra) { _, new in new } }
         for (k, v) in all.sorted(by: { $0.key < $1.key }) {
             line += " \(k)=\(v)"
         }
-        return line
     }
 
     /// syslog priority for a swift-log level.
@@ -116,9 +115,10 @@ public enum StandardOutput {
 /// The process's standard error, shared by log lines and copied child
 /// output so that neither cuts into the other.
 public enum StandardError {
-    /// Writes `text` to fd 2.
+    /// Writes `text` to fd 2 (from the string's own UTF-8 storage: no copy for a native string).
     public static func write(_ text: String) {
-        Array(text.utf8).withUnsafeBytes { write($0) }
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
 
     /// Writes all of `bytes` to fd 2 (whole, under the log lock).
